@@ -1,0 +1,88 @@
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ServerConfig } from '../config/config.js';
+import type { Logger } from '../logger.js';
+import { openDatabase, type Db } from '../store/database.js';
+import { loadServerIdentity } from '../store/server-identity.store.js';
+import { createCatalogStore } from '../store/catalog.store.js';
+import { createTargetingStore } from '../store/targeting.store.js';
+import { createComputersStore } from '../store/computers.store.js';
+import { createEventsStore } from '../store/events.store.js';
+import { createCatalogViewHolder } from '../services/catalog-view.js';
+import { createClientSessionService } from '../services/client-session.service.js';
+import { createScanService } from '../services/scan.service.js';
+import { createUpdateInfoService } from '../services/update-info.service.js';
+import { createReportingService } from '../services/reporting.service.js';
+import { createClientApp } from '../http/client-app.js';
+import { SERVER_VERSION } from '../version.js';
+
+export interface RunningServer {
+  http: Server;
+  db: Db;
+  url: string;
+  port: number;
+  /** writes buffered reports and contact times now (tests; shutdown) */
+  flush(): void;
+  close(): Promise<void>;
+}
+
+/** Composition root: every dependency is created here and passed down explicitly. */
+export async function startServer(config: ServerConfig, log: Logger, clock: () => Date = () => new Date()): Promise<RunningServer> {
+  const db = openDatabase(config.databaseFile);
+  const identity = loadServerIdentity(db, clock());
+  const catalog = createCatalogStore(db);
+  const targeting = createTargetingStore(db);
+  targeting.ensureBuiltinGroups(clock());
+  const computers = createComputersStore(db);
+  const events = createEventsStore(db);
+  const views = createCatalogViewHolder(db, catalog, targeting, (ms, v) =>
+    log.info('catalog loaded', { revisions: v.snapshot.entries.length, generation: v.snapshot.generation, ms: Math.round(ms) }));
+  views.current();
+  const sessions = createClientSessionService({
+    keys: { serverId: identity.serverId, key: identity.cookieKey },
+    configLastChange: () => identity.configLastChange,
+    config, computers, clock, log,
+  });
+  const scan = createScanService({ config, views, catalog, computers, sessions, clock });
+  const info = createUpdateInfoService({ config, views, catalog });
+  const reporting = createReportingService({ config, events, clock, log });
+
+  const flush = (): void => {
+    try {
+      reporting.flush();
+      const contacts = scan.drainContacts();
+      const reports = reporting.drainReportTimes();
+      if (contacts.size || reports.size) computers.recordContacts(contacts, reports);
+    } catch (e) {
+      log.error('background write failed', { error: (e as Error).message });
+    }
+  };
+  const timer = setInterval(flush, 1000);
+  timer.unref();
+
+  const app = createClientApp({ services: { sessions, scan, info, reporting }, limits: config.limits, log, serverVersion: SERVER_VERSION });
+  const http = createHttpServer({ keepAliveTimeout: 30_000, requestTimeout: 60_000, headersTimeout: 20_000 }, app);
+  http.maxHeadersCount = 100;
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.httpPort, config.host, () => resolve());
+  });
+  const port = (http.address() as AddressInfo).port;
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  log.info('server listening', { url, serverId: identity.serverId, database: config.databaseFile, targeting: config.targetingMode });
+  log.warn('client metadata is served over plain HTTP; clients are exposed to tampering in transit until HTTPS is configured', { port });
+
+  return {
+    http, db, url, port, flush,
+    async close() {
+      clearInterval(timer);
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeIdleConnections();
+      });
+      flush();
+      db.close();
+      log.info('server stopped');
+    },
+  };
+}

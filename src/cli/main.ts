@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+import { DomainError } from '../core/errors.js';
+import { ConfigError } from '../config/config.js';
+import { UsageError } from './args.js';
+import { serveCommand, serveHelp } from './commands/serve.command.js';
+import { importCommand, importHelp } from './commands/import.command.js';
+import { approveCommand, approveHelp, declineCommand, declineHelp } from './commands/approvals.command.js';
+import { groupsCommand, groupsHelp } from './commands/groups.command.js';
+import { fixturesCommand, fixturesHelp } from './commands/fixtures.command.js';
+
+const HELP = `wsus — a WSUS-compatible Windows update server
+
+Commands:
+${[serveHelp, importHelp, fixturesHelp, approveHelp, declineHelp, groupsHelp].join('\n\n')}
+
+Every command takes --data DIR (default ./data, or $WSUS_DATA). Exit codes: 0 ok, 1 failed,
+2 usage error, 3 not found, 4 conflict.`;
+
+// One mapper from the error model to exit codes and messages.
+function exitCodeFor(e: unknown): number {
+  if (e instanceof UsageError || e instanceof ConfigError) return 2;
+  if (e instanceof DomainError) return e.code === 'NotFound' ? 3 : e.code === 'Conflict' ? 4 : e.code === 'InvalidInput' ? 2 : 1;
+  return 1;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve': return serveCommand(rest);
+    case 'import': return importCommand(rest);
+    case 'fixtures': return fixturesCommand(rest);
+    case 'approve': return approveCommand(rest);
+    case 'decline': return declineCommand(rest, true);
+    case 'undecline': return declineCommand(rest, false);
+    case 'groups': return groupsCommand(rest);
+    case undefined: case 'help': case '--help': case '-h':
+      process.stdout.write(`${HELP}\n`);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command "${command}" (see wsus help)`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (e: unknown) => {
+    process.stderr.write(`wsus: ${(e as Error).message}\n`);
+    process.exitCode = exitCodeFor(e);
+  },
+);

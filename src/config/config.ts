@@ -1,0 +1,125 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { TargetingMode } from '../core/targeting/group-tree.js';
+
+// Configuration is read once at start, validated as a whole (every bad key is reported
+// together), and then passed around as a typed, frozen object.
+
+export interface Limits {
+  maxBodyBytes: number;
+  maxDecompressedBytes: number;
+  maxXmlDepth: number;
+  maxXmlElements: number;
+  maxArrayItems: number;
+  maxInstalledNonLeaf: number;
+  maxEventsPerBatch: number;
+  maxPendingEvents: number;
+}
+
+export interface ServerConfig {
+  dataDir: string;
+  databaseFile: string;
+  host: string;
+  httpPort: number;
+  /** port announced in /Content URLs; the HTTP port unless set */
+  contentPort: number;
+  targetingMode: TargetingMode;
+  pageSize: number;
+  maxExtendedUpdatesPerRequest: number;
+  cookieLifetimeSeconds: number;
+  packageServerShare: string | null;
+  seedDemoCatalog: boolean;
+  logLevel: string;
+  limits: Limits;
+}
+
+export const defaultLimits: Limits = {
+  maxBodyBytes: 4 * 1024 * 1024,
+  maxDecompressedBytes: 16 * 1024 * 1024,
+  maxXmlDepth: 48,
+  maxXmlElements: 200_000,
+  maxArrayItems: 50_000,
+  maxInstalledNonLeaf: 400,
+  maxEventsPerBatch: 1000,
+  maxPendingEvents: 100_000,
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Raw = Record<string, unknown>;
+
+export function loadConfig(overrides: Raw = {}, env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const dataDir = resolve(String(overrides.dataDir ?? env.WSUS_DATA ?? './data'));
+  const fileRaw: Raw = {};
+  const file = join(dataDir, 'config.json');
+  if (existsSync(file)) {
+    try {
+      Object.assign(fileRaw, JSON.parse(readFileSync(file, 'utf8')) as Raw);
+    } catch (e) {
+      throw new ConfigError([`${file}: ${(e as Error).message}`]);
+    }
+  }
+  const envRaw: Raw = {};
+  if (env.WSUS_PORT) envRaw.httpPort = env.WSUS_PORT;
+  if (env.WSUS_HOST) envRaw.host = env.WSUS_HOST;
+  if (env.WSUS_LOG_LEVEL) envRaw.logLevel = env.WSUS_LOG_LEVEL;
+  const raw: Raw = { ...fileRaw, ...envRaw, ...stripUndefined(overrides) };
+  return validate(raw, dataDir);
+}
+
+function stripUndefined(o: Raw): Raw {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+const KNOWN = new Set([
+  'dataDir', 'databaseFile', 'host', 'httpPort', 'contentPort', 'targetingMode', 'pageSize',
+  'maxExtendedUpdatesPerRequest', 'cookieLifetimeSeconds', 'packageServerShare', 'seedDemoCatalog', 'logLevel', 'limits',
+]);
+
+export function validate(raw: Raw, dataDir: string): ServerConfig {
+  const problems: string[] = [];
+  for (const k of Object.keys(raw)) if (!KNOWN.has(k)) problems.push(`unknown key "${k}"`);
+  const int = (k: string, def: number, min: number, max: number, src: Raw = raw, path = k): number => {
+    const v = src[k];
+    if (v === undefined) return def;
+    const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${path} must be an integer from ${min} to ${max} (got ${JSON.stringify(v)})`);
+      return def;
+    }
+    return n;
+  };
+  const httpPort = int('httpPort', 8530, 0, 65535);
+  const mode = raw.targetingMode ?? 'server';
+  if (mode !== 'server' && mode !== 'client') problems.push(`targetingMode must be "server" or "client" (got ${JSON.stringify(mode)})`);
+  const limitsRaw = (raw.limits ?? {}) as Raw;
+  if (typeof limitsRaw !== 'object' || limitsRaw === null) problems.push('limits must be an object');
+  const limits = {} as Limits;
+  for (const [k, def] of Object.entries(defaultLimits) as Array<[keyof Limits, number]>) {
+    limits[k] = int(k, def, 1, 1 << 30, limitsRaw, `limits.${k}`);
+  }
+  for (const k of Object.keys(limitsRaw)) if (!(k in defaultLimits)) problems.push(`unknown key "limits.${k}"`);
+  const cfg: ServerConfig = {
+    dataDir,
+    databaseFile: typeof raw.databaseFile === 'string' ? resolve(dataDir, raw.databaseFile) : join(dataDir, 'wsus.db'),
+    host: typeof raw.host === 'string' ? raw.host : '0.0.0.0',
+    httpPort,
+    contentPort: int('contentPort', httpPort, 0, 65535),
+    targetingMode: mode === 'client' ? 'client' : 'server',
+    pageSize: int('pageSize', 30, 1, 1000),
+    maxExtendedUpdatesPerRequest: int('maxExtendedUpdatesPerRequest', 50, 1, 1000),
+    cookieLifetimeSeconds: int('cookieLifetimeSeconds', 3600, 60, 7 * 24 * 3600),
+    packageServerShare: typeof raw.packageServerShare === 'string' ? raw.packageServerShare : null,
+    seedDemoCatalog: raw.seedDemoCatalog === undefined ? true : raw.seedDemoCatalog === true || raw.seedDemoCatalog === 'true',
+    logLevel: typeof raw.logLevel === 'string' ? raw.logLevel : 'info',
+    limits,
+  };
+  if (!['error', 'warn', 'info', 'debug'].includes(cfg.logLevel)) problems.push(`logLevel must be error, warn, info or debug`);
+  if (problems.length) throw new ConfigError(problems);
+  return Object.freeze(cfg);
+}

@@ -1,0 +1,73 @@
+import express from 'express';
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../paths.js';
+import { escapeText } from '../protocol/xml/escape.js';
+import { handleSoap, type SoapEndpointDeps } from './soap-endpoint.js';
+import { normalizePath, soapServices, type SoapService } from './soap-services.js';
+import { hostOf } from './request-host.js';
+
+// The client-facing listener: MS-WUSP SOAP services and the probes admins use. Nothing
+// administrative is reachable from here.
+
+export interface ClientAppOptions extends SoapEndpointDeps {
+  serverVersion: string;
+}
+
+function loadWsdl(service: SoapService): string | null {
+  const file = join(projectRoot, 'wsdl', service.wsdlFile);
+  return existsSync(file) ? readFileSync(file, 'utf8') : null;
+}
+
+export function createClientApp(opts: ClientAppOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  const byPath = new Map<string, SoapService>();
+  for (const s of soapServices) for (const p of s.paths) byPath.set(p, s);
+  const wsdl = new Map(soapServices.map((s) => [s.name, loadWsdl(s)]));
+
+  app.use((req, res, next) => {
+    const { path, query } = normalizePath(req.url);
+    const service = byPath.get(path);
+    if (!service) {
+      next();
+      return;
+    }
+    if (req.method === 'POST') {
+      handleSoap(service, req, res, opts).catch(next);
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.status(405).set('Allow', 'GET, HEAD, POST').type('text/plain').send('method not allowed\n');
+      return;
+    }
+    const url = `http://${hostOf(req)}${req.headers.host?.match(/:\d+$/)?.[0] ?? ''}${service.canonicalPath}`;
+    if (/^wsdl$/i.test(query)) {
+      const doc = wsdl.get(service.name);
+      if (!doc) {
+        res.status(404).type('text/plain').send('WSDL not installed\n');
+        return;
+      }
+      res.type('text/xml; charset=utf-8').send(doc.replaceAll('{{SERVICE_URL}}', escapeText(url)));
+      return;
+    }
+    // Admins probe these URLs with a browser; answer like an ASMX service page.
+    res.type('text/html; charset=utf-8').send(
+      `<!DOCTYPE html><html><head><title>${service.name}</title></head><body><h1>${service.name}</h1>` +
+      `<p>This is a WSUS-compatible SOAP endpoint. Service description: <a href="?wsdl">WSDL</a>.</p></body></html>\n`,
+    );
+  });
+
+  app.get(/^\/clientwebservice\/wusserverversion\.xml$/i, (_req, res) => {
+    res.type('text/xml; charset=utf-8').send(
+      `<?xml version="1.0" encoding="utf-8"?><ServerVersion><Version>${escapeText(opts.serverVersion)}</Version>` +
+      '<ProtocolVersion>3.2</ProtocolVersion></ServerVersion>',
+    );
+  });
+
+  app.use((_req, res) => {
+    res.status(404).type('text/plain').send('not found\n');
+  });
+  return app;
+}

@@ -1,0 +1,256 @@
+import type { XmlElement } from './xml-element.js';
+
+// A strict, bounded XML reader for SOAP requests. It accepts the subset real clients send
+// (elements, attributes, text, CDATA, comments, the five predefined entities and numeric
+// character references) and refuses DTDs, entity declarations and processing instructions
+// outright: no expansion can happen because nothing is ever declared.
+
+export class XmlSyntaxError extends Error {
+  constructor(message: string, readonly position: number) {
+    super(`${message} at offset ${position}`);
+    this.name = 'XmlSyntaxError';
+  }
+}
+
+export interface ReaderLimits {
+  maxDepth: number;
+  maxElements: number;
+  maxAttributes: number;
+  /** elements (by local name) whose `<int>` children are read straight into a number array */
+  intArrayElements?: ReadonlySet<string>;
+}
+
+const XML_NS = 'http://www.w3.org/XML/1998/namespace';
+const LT = 60, GT = 62, SLASH = 47, QMARK = 63, BANG = 33, EQ = 61, QUOT = 34, APOS = 39, AMP = 38;
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13;
+}
+
+function isNameChar(c: number): boolean {
+  return !(isSpace(c) || c === GT || c === SLASH || c === EQ || c === LT || c === QUOT || c === APOS || Number.isNaN(c));
+}
+
+export function decodeEntities(s: string, pos: number): string {
+  if (s.indexOf('&') < 0) return s;
+  return s.replace(/&(?:([^;&<]{1,12});)?/g, (_m, name: string | undefined) => {
+    switch (name) {
+      case undefined: throw new XmlSyntaxError('bare "&" in text', pos);
+      case 'lt': return '<';
+      case 'gt': return '>';
+      case 'amp': return '&';
+      case 'quot': return '"';
+      case 'apos': return "'";
+    }
+    let code = NaN;
+    if (/^#x[0-9a-fA-F]{1,6}$/.test(name)) code = parseInt(name.slice(2), 16);
+    else if (/^#[0-9]{1,7}$/.test(name)) code = parseInt(name.slice(1), 10);
+    if (!Number.isFinite(code) || code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
+      throw new XmlSyntaxError(`undeclared or invalid entity &${name};`, pos);
+    }
+    return String.fromCodePoint(code);
+  });
+}
+
+interface Frame {
+  el: XmlElement;
+  /** prefix -> uri bindings introduced by this element */
+  bindings: Map<string, string> | null;
+}
+
+export function readXml(text: string, limits: ReaderLimits): XmlElement {
+  const stack: Frame[] = [];
+  let root: XmlElement | null = null;
+  let elements = 0;
+  let i = 0;
+  const n = text.length;
+  if (text.charCodeAt(0) === 0xfeff) i = 1;
+
+  const resolve = (prefix: string, pos: number): string => {
+    if (prefix === 'xml') return XML_NS;
+    for (let k = stack.length - 1; k >= 0; k--) {
+      const b = stack[k]!.bindings;
+      if (b && b.has(prefix)) return b.get(prefix)!;
+    }
+    if (prefix === '') return '';
+    throw new XmlSyntaxError(`unbound namespace prefix "${prefix}"`, pos);
+  };
+
+  while (i < n) {
+    const lt = text.indexOf('<', i);
+    const top = stack.length > 0 ? stack[stack.length - 1]!.el : null;
+    if (lt < 0) {
+      if (text.slice(i).trim() !== '') throw new XmlSyntaxError('text after the document element', i);
+      break;
+    }
+    if (lt > i) {
+      const chunk = text.slice(i, lt);
+      if (top) top.text += decodeEntities(chunk, i);
+      else if (chunk.trim() !== '') throw new XmlSyntaxError('text outside the document element', i);
+    }
+    i = lt;
+    const c1 = text.charCodeAt(i + 1);
+    if (c1 === QMARK) {
+      // Only the XML declaration, only before the root; any other processing instruction is refused.
+      if (root || stack.length || !text.startsWith('<?xml', i) || !isSpace(text.charCodeAt(i + 5))) {
+        throw new XmlSyntaxError('processing instruction not allowed', i);
+      }
+      const end = text.indexOf('?>', i);
+      if (end < 0) throw new XmlSyntaxError('unterminated XML declaration', i);
+      i = end + 2;
+      continue;
+    }
+    if (c1 === BANG) {
+      if (text.startsWith('<!--', i)) {
+        const end = text.indexOf('-->', i + 4);
+        if (end < 0) throw new XmlSyntaxError('unterminated comment', i);
+        i = end + 3;
+        continue;
+      }
+      if (text.startsWith('<![CDATA[', i)) {
+        if (!top) throw new XmlSyntaxError('CDATA outside the document element', i);
+        const end = text.indexOf(']]>', i + 9);
+        if (end < 0) throw new XmlSyntaxError('unterminated CDATA section', i);
+        top.text += text.slice(i + 9, end);
+        i = end + 3;
+        continue;
+      }
+      throw new XmlSyntaxError('DTDs and declarations are not allowed', i);
+    }
+    if (c1 === SLASH) {
+      const gt = text.indexOf('>', i);
+      if (gt < 0) throw new XmlSyntaxError('unterminated end tag', i);
+      const name = text.slice(i + 2, gt).trimEnd();
+      if (!top || top.name !== name) throw new XmlSyntaxError(`mismatched end tag </${name}>`, i);
+      stack.pop();
+      i = gt + 1;
+      continue;
+    }
+    // Start tag.
+    let j = i + 1;
+    while (j < n && isNameChar(text.charCodeAt(j))) j++;
+    const name = text.slice(i + 1, j);
+    if (name === '') throw new XmlSyntaxError('empty element name', i);
+    const rawAttrs: Array<[string, string]> = [];
+    let bindings: Map<string, string> | null = null;
+    let selfClosing = false;
+    for (;;) {
+      while (j < n && isSpace(text.charCodeAt(j))) j++;
+      if (j >= n) throw new XmlSyntaxError('unterminated start tag', i);
+      const c = text.charCodeAt(j);
+      if (c === GT) { j++; break; }
+      if (c === SLASH) {
+        if (text.charCodeAt(j + 1) !== GT) throw new XmlSyntaxError('expected "/>"', j);
+        selfClosing = true;
+        j += 2;
+        break;
+      }
+      const an = j;
+      while (j < n && isNameChar(text.charCodeAt(j))) j++;
+      const aname = text.slice(an, j);
+      while (j < n && isSpace(text.charCodeAt(j))) j++;
+      if (aname === '' || text.charCodeAt(j) !== EQ) throw new XmlSyntaxError('malformed attribute', j);
+      j++;
+      while (j < n && isSpace(text.charCodeAt(j))) j++;
+      const q = text.charCodeAt(j);
+      if (q !== QUOT && q !== APOS) throw new XmlSyntaxError('attribute value must be quoted', j);
+      const vend = text.indexOf(q === QUOT ? '"' : "'", j + 1);
+      if (vend < 0) throw new XmlSyntaxError('unterminated attribute value', j);
+      const raw = text.slice(j + 1, vend);
+      if (raw.indexOf('<') >= 0) throw new XmlSyntaxError('"<" in attribute value', j);
+      const value = decodeEntities(raw, j);
+      j = vend + 1;
+      if (rawAttrs.length >= limits.maxAttributes) throw new XmlSyntaxError('too many attributes', j);
+      if (rawAttrs.some(([k]) => k === aname)) throw new XmlSyntaxError(`duplicate attribute ${aname}`, j);
+      if (aname === 'xmlns' || aname.startsWith('xmlns:')) {
+        (bindings ??= new Map()).set(aname === 'xmlns' ? '' : aname.slice(6), value);
+      }
+      rawAttrs.push([aname, value]);
+    }
+    if (root && stack.length === 0) throw new XmlSyntaxError('more than one document element', i);
+    if (++elements > limits.maxElements) throw new XmlSyntaxError('too many elements', i);
+    if (stack.length >= limits.maxDepth) throw new XmlSyntaxError('document nested too deeply', i);
+    const colon = name.indexOf(':');
+    const el: XmlElement = {
+      name,
+      local: colon >= 0 ? name.slice(colon + 1) : name,
+      ns: '',
+      attrs: rawAttrs,
+      children: [],
+      text: '',
+    };
+    stack.push({ el, bindings });
+    el.ns = resolve(colon >= 0 ? name.slice(0, colon) : '', i);
+    if (top) top.children.push(el);
+    else root = el;
+    i = j;
+    if (selfClosing) {
+      stack.pop();
+      if (limits.intArrayElements?.has(el.local)) el.ints = [];
+      continue;
+    }
+    if (limits.intArrayElements?.has(el.local)) {
+      i = readIntArray(text, i, el, limits);
+      stack.pop();
+    }
+  }
+  if (stack.length) throw new XmlSyntaxError('unexpected end of document', n);
+  if (!root) throw new XmlSyntaxError('no document element', 0);
+  return root;
+}
+
+// Cached-id arrays are the bulk of scan requests (thousands of `<int>` elements); reading
+// them with a digit loop instead of building an element per id keeps the scan cheap.
+function readIntArray(text: string, start: number, el: XmlElement, limits: ReaderLimits): number {
+  const ints: number[] = [];
+  let i = start;
+  const n = text.length;
+  const closeTag = `</${el.name}>`;
+  for (;;) {
+    while (i < n && isSpace(text.charCodeAt(i))) i++;
+    if (text.startsWith(closeTag, i)) {
+      el.ints = ints;
+      return i + closeTag.length;
+    }
+    // Items are named `int` in any prefix form the client chose; we accept `<int>` and `<x:int>`.
+    if (text.charCodeAt(i) !== LT) throw new XmlSyntaxError(`expected <int> in ${el.local}`, i);
+    const gt = text.indexOf('>', i);
+    if (gt < 0) throw new XmlSyntaxError('unterminated tag', i);
+    const tag = text.slice(i + 1, gt);
+    if (tag !== 'int' && !/^[A-Za-z_][\w.-]*:int$/.test(tag)) throw new XmlSyntaxError(`expected <int> in ${el.local}`, i);
+    i = gt + 1;
+    let v = 0;
+    let digits = 0;
+    let neg = false;
+    while (i < n && isSpace(text.charCodeAt(i))) i++;
+    if (text.charCodeAt(i) === 45) { neg = true; i++; }
+    for (; i < n; i++) {
+      const c = text.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) break;
+      v = v * 10 + c;
+      if (++digits > 10) throw new XmlSyntaxError('integer out of range', i);
+    }
+    while (i < n && isSpace(text.charCodeAt(i))) i++;
+    if (digits === 0 || v > 2147483647) throw new XmlSyntaxError('invalid integer', i);
+    const end = `</${tag}>`;
+    if (!text.startsWith(end, i)) throw new XmlSyntaxError('expected </int>', i);
+    i += end.length;
+    ints.push(neg ? -v : v);
+    if (ints.length > limits.maxElements) throw new XmlSyntaxError('too many elements', i);
+  }
+}
+
+/** Decodes a request body as real clients send it: UTF-8 (optionally with BOM) or UTF-16 with a BOM. */
+export function decodeBody(body: Uint8Array): string {
+  if (body.length >= 2 && body[0] === 0xff && body[1] === 0xfe) {
+    return new TextDecoder('utf-16le', { fatal: true }).decode(body.subarray(2));
+  }
+  if (body.length >= 2 && body[0] === 0xfe && body[1] === 0xff) {
+    return new TextDecoder('utf-16be', { fatal: true }).decode(body.subarray(2));
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    throw new XmlSyntaxError('body is not valid UTF-8', 0);
+  }
+}

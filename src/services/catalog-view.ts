@@ -1,0 +1,84 @@
+import type { Db } from '../store/database.js';
+import type { CatalogStore } from '../store/catalog.store.js';
+import type { TargetingStore } from '../store/targeting.store.js';
+import { readCounter } from '../store/server-identity.store.js';
+import { buildSnapshot, type CatalogSnapshot } from '../core/scan/catalog-snapshot.js';
+import type { Approval } from '../core/scan/deployment.js';
+import type { GroupNode } from '../core/targeting/group-tree.js';
+
+export interface CatalogView {
+  snapshot: CatalogSnapshot;
+  /** entry index -> approvals of that update */
+  approvals: Map<number, Approval[]>;
+  groups: Map<string, GroupNode>;
+  groupsByName: Map<string, GroupNode>;
+}
+
+/**
+ * Keeps the in-memory view of catalog and deployments in step with the database. The CLI
+ * writes from other processes; SQLite's data_version tells us cheaply that someone did, and
+ * the counters tell us whether anything the scan depends on changed.
+ */
+export function createCatalogViewHolder(db: Db, catalog: CatalogStore, targeting: TargetingStore, onReload?: (ms: number, view: CatalogView) => void) {
+  const dataVersion = db.prepare('PRAGMA data_version').pluck();
+  let lastDataVersion = -1;
+  let lastGeneration = -1;
+  let lastChangeSeq = -1;
+  let view: CatalogView | null = null;
+  const listeners: Array<() => void> = [];
+
+  function build(): CatalogView {
+    const t0 = performance.now();
+    const generation = readCounter(db, 'catalog_generation');
+    const changeSeq = readCounter(db, 'change_seq');
+    const rows = catalog.currentRevisions().map((r) => ({
+      ...r,
+      changeSeq: Math.max(r.changeSeq, r.deploymentChangeSeq),
+      changedAt: r.deploymentChangedAt > r.ingestedAt ? r.deploymentChangedAt : r.ingestedAt,
+    }));
+    const snapshot = buildSnapshot(rows, catalog.allRevisionIds(), generation, changeSeq);
+    const approvals = new Map<number, Approval[]>();
+    for (const a of targeting.approvals()) {
+      const ei = snapshot.byUpdateId.get(a.updateId);
+      if (ei === undefined) continue;
+      const list = approvals.get(ei) ?? [];
+      list.push({ groupId: a.groupId, action: a.action, deadline: a.deadline, deploymentId: a.deploymentId, approvedAt: a.approvedAt });
+      approvals.set(ei, list);
+    }
+    const groupList = targeting.groups();
+    const v: CatalogView = {
+      snapshot,
+      approvals,
+      groups: new Map(groupList.map((g) => [g.id, g])),
+      groupsByName: new Map(groupList.map((g) => [g.name.toLowerCase(), g])),
+    };
+    lastGeneration = generation;
+    lastChangeSeq = changeSeq;
+    onReload?.(performance.now() - t0, v);
+    return v;
+  }
+
+  return {
+    current(): CatalogView {
+      const dv = dataVersion.get() as number;
+      if (view === null || dv !== lastDataVersion) {
+        lastDataVersion = dv;
+        if (view === null || readCounter(db, 'catalog_generation') !== lastGeneration || readCounter(db, 'change_seq') !== lastChangeSeq) {
+          view = build();
+          for (const l of listeners) l();
+        }
+      }
+      return view;
+    },
+    /** For writes made through this process's own connection (data_version does not see them). */
+    invalidate(): void {
+      lastDataVersion = -1;
+      view = null;
+    },
+    onChange(listener: () => void): void {
+      listeners.push(listener);
+    },
+  };
+}
+
+export type CatalogViewHolder = ReturnType<typeof createCatalogViewHolder>;

@@ -1,0 +1,67 @@
+import type { Db } from './database.js';
+
+export interface ComputerInfo {
+  clientId: string;
+  dnsName: string;
+  osMajor?: number; osMinor?: number; osBuild?: number; osSpMajor?: number;
+  osLocale?: string; osDescription?: string;
+  manufacturer?: string; model?: string;
+  biosVersion?: string; biosName?: string; biosReleaseDate?: string;
+  processorArchitecture?: string; clientVersion?: string;
+}
+
+export interface ComputerTargeting {
+  assignedGroupId: string | null;
+  requestedGroups: string;
+}
+
+export function createComputersStore(db: Db) {
+  const upsert = db.prepare(
+    `INSERT INTO computers (client_id, dns_name, requested_groups, os_major, os_minor, os_build, os_sp_major, os_locale,
+       os_description, manufacturer, model, bios_version, bios_name, bios_release_date, processor_architecture,
+       client_version, registered_at, last_sync_at, last_address)
+     VALUES (@clientId, @dnsName, @requestedGroups, @osMajor, @osMinor, @osBuild, @osSpMajor, @osLocale, @osDescription,
+       @manufacturer, @model, @biosVersion, @biosName, @biosReleaseDate, @processorArchitecture, @clientVersion,
+       @at, NULL, @address)
+     ON CONFLICT (client_id) DO UPDATE SET dns_name = excluded.dns_name, requested_groups = excluded.requested_groups,
+       os_major = excluded.os_major, os_minor = excluded.os_minor, os_build = excluded.os_build,
+       os_sp_major = excluded.os_sp_major, os_locale = excluded.os_locale, os_description = excluded.os_description,
+       manufacturer = excluded.manufacturer, model = excluded.model, bios_version = excluded.bios_version,
+       bios_name = excluded.bios_name, bios_release_date = excluded.bios_release_date,
+       processor_architecture = excluded.processor_architecture, client_version = excluded.client_version,
+       last_address = excluded.last_address`,
+  );
+  const targeting = db.prepare<[string], { assigned_group_id: string | null; requested_groups: string }>(
+    'SELECT assigned_group_id, requested_groups FROM computers WHERE client_id = ?',
+  );
+  const touchSync = db.prepare('UPDATE computers SET last_sync_at = ?, last_address = COALESCE(?, last_address) WHERE client_id = ?');
+  const touchReport = db.prepare('UPDATE computers SET last_report_at = ? WHERE client_id = ?');
+  const assign = db.prepare('UPDATE computers SET assigned_group_id = ? WHERE client_id = ?');
+
+  return {
+    register(info: ComputerInfo, requestedGroups: string, address: string | null, now: Date): void {
+      upsert.run({
+        osMajor: null, osMinor: null, osBuild: null, osSpMajor: null, osLocale: null, osDescription: null,
+        manufacturer: null, model: null, biosVersion: null, biosName: null, biosReleaseDate: null,
+        processorArchitecture: null, clientVersion: null,
+        ...info, requestedGroups, address, at: now.toISOString(),
+      });
+    },
+    targeting(clientId: string): ComputerTargeting | undefined {
+      const r = targeting.get(clientId);
+      return r ? { assignedGroupId: r.assigned_group_id, requestedGroups: r.requested_groups } : undefined;
+    },
+    assignGroup(clientId: string, groupId: string | null): boolean {
+      return assign.run(groupId, clientId).changes > 0;
+    },
+    /** Applies buffered last-contact times in one transaction (scans never write synchronously). */
+    recordContacts(syncs: ReadonlyMap<string, { at: string; address: string | null }>, reports: ReadonlyMap<string, string>): void {
+      db.transaction(() => {
+        for (const [id, s] of syncs) touchSync.run(s.at, s.address, id);
+        for (const [id, at] of reports) touchReport.run(at, id);
+      })();
+    },
+  };
+}
+
+export type ComputersStore = ReturnType<typeof createComputersStore>;

@@ -1,0 +1,138 @@
+// Versioned schema. Each entry runs once, in order, in its own transaction; never edit a
+// shipped entry — append a new one.
+
+export const migrations: string[] = [
+  /* 1: catalog, targeting, approvals, computers, events */ `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+  INSERT INTO counters (name, value) VALUES ('catalog_generation', 0), ('change_seq', 0), ('deployment_id', 1000);
+
+  CREATE TABLE updates (
+    id INTEGER PRIMARY KEY,
+    update_id TEXT NOT NULL UNIQUE,               -- lower-case GUID
+    update_type TEXT NOT NULL,
+    current_revision_id INTEGER,                  -- highest revision number ingested
+    is_leaf INTEGER NOT NULL DEFAULT 1,           -- 0 when any visible revision names it as a prerequisite
+    declined INTEGER NOT NULL DEFAULT 0,
+    deployment_change_seq INTEGER NOT NULL DEFAULT 0,
+    deployment_changed_at TEXT NOT NULL
+  );
+
+  -- AUTOINCREMENT: a local revision id is never reused, even after deletion, because
+  -- clients cache them across scans.
+  CREATE TABLE revisions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    update_pk INTEGER NOT NULL REFERENCES updates(id),
+    revision_number INTEGER NOT NULL,
+    update_type TEXT NOT NULL,
+    category_type TEXT,
+    publication_state TEXT NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT,
+    kb_article_ids TEXT NOT NULL,                 -- JSON array
+    msrc_severity TEXT,
+    creation_date TEXT,
+    handler TEXT,
+    explicitly_deployable INTEGER NOT NULL,
+    prerequisites TEXT NOT NULL,                  -- JSON [{updateIds:[], isCategory}]
+    bundled_updates TEXT NOT NULL,                -- JSON [{updateId, revisionNumber}]
+    superseded_update_ids TEXT NOT NULL,          -- JSON array
+    driver TEXT,                                  -- JSON DriverInfo
+    core_escaped TEXT NOT NULL,                   -- Core fragment, XML-escaped for <Xml>
+    extended_escaped TEXT NOT NULL,
+    document TEXT NOT NULL,                       -- the full <Update> document as ingested
+    implicit_deployment_id INTEGER NOT NULL,
+    change_seq INTEGER NOT NULL,
+    ingested_at TEXT NOT NULL,
+    UNIQUE (update_pk, revision_number)
+  );
+  CREATE INDEX revisions_by_update ON revisions(update_pk);
+
+  CREATE TABLE revision_localized (
+    revision_id INTEGER NOT NULL REFERENCES revisions(id) ON DELETE CASCADE,
+    language TEXT NOT NULL,                       -- lower-case
+    xml_escaped TEXT NOT NULL,
+    PRIMARY KEY (revision_id, language)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE revision_eula (
+    revision_id INTEGER NOT NULL REFERENCES revisions(id) ON DELETE CASCADE,
+    language TEXT NOT NULL,
+    xml_escaped TEXT NOT NULL,
+    PRIMARY KEY (revision_id, language)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE files (
+    revision_id INTEGER NOT NULL REFERENCES revisions(id) ON DELETE CASCADE,
+    sha1_hex TEXT NOT NULL,                       -- upper-case hex, the content address
+    sha1 TEXT NOT NULL,                           -- base64 as in metadata
+    sha256 TEXT,
+    file_name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    modified TEXT,
+    patching_type TEXT,
+    is_eula INTEGER NOT NULL DEFAULT 0,
+    mu_url TEXT,
+    PRIMARY KEY (revision_id, sha1_hex)
+  ) WITHOUT ROWID;
+  CREATE INDEX files_by_digest ON files(sha1_hex);
+
+  CREATE TABLE revision_categories (
+    revision_id INTEGER NOT NULL REFERENCES revisions(id) ON DELETE CASCADE,
+    category_update_id TEXT NOT NULL,
+    PRIMARY KEY (revision_id, category_update_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX revision_categories_by_category ON revision_categories(category_update_id);
+
+  CREATE TABLE target_groups (
+    id TEXT PRIMARY KEY,                          -- lower-case GUID
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    parent_id TEXT REFERENCES target_groups(id),
+    builtin INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+  );
+
+  CREATE TABLE approvals (
+    update_pk INTEGER NOT NULL REFERENCES updates(id),
+    group_id TEXT NOT NULL REFERENCES target_groups(id),
+    action TEXT NOT NULL CHECK (action IN ('Install', 'Uninstall')),
+    deadline TEXT,
+    deployment_id INTEGER NOT NULL UNIQUE,
+    approved_at TEXT NOT NULL,
+    approved_by TEXT NOT NULL,
+    PRIMARY KEY (update_pk, group_id)
+  );
+
+  CREATE TABLE computers (
+    client_id TEXT PRIMARY KEY,
+    dns_name TEXT NOT NULL,
+    requested_groups TEXT NOT NULL DEFAULT '',    -- client-side targeting, ';'-separated as sent
+    assigned_group_id TEXT REFERENCES target_groups(id),
+    os_major INTEGER, os_minor INTEGER, os_build INTEGER, os_sp_major INTEGER,
+    os_locale TEXT, os_description TEXT,
+    manufacturer TEXT, model TEXT, bios_version TEXT, bios_name TEXT, bios_release_date TEXT,
+    processor_architecture TEXT, client_version TEXT,
+    registered_at TEXT NOT NULL,
+    last_sync_at TEXT,
+    last_report_at TEXT,
+    last_address TEXT
+  );
+
+  CREATE TABLE events (
+    event_instance_id TEXT PRIMARY KEY,           -- the client's GUID; dedupes replays
+    client_id TEXT NOT NULL,
+    event_id INTEGER NOT NULL,
+    namespace_id INTEGER NOT NULL,
+    source_id INTEGER NOT NULL,
+    update_id TEXT NOT NULL,
+    revision_number INTEGER NOT NULL,
+    time_at_target TEXT NOT NULL,
+    win32_hresult INTEGER NOT NULL,
+    app_name TEXT NOT NULL,
+    replacement_strings TEXT NOT NULL,            -- JSON array
+    misc_data TEXT NOT NULL,                      -- JSON array of "Key=Value"
+    received_at TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX events_by_client ON events(client_id, time_at_target);
+  `,
+];
