@@ -69,7 +69,7 @@ test('MS-XCA 3.1: decodes the abc x100 example (match distance 3, length 297)', 
   assert.deepEqual(decodePlainLz77(SPEC_ABC, 300), ABC300);
 });
 
-test('MS-XCA 3.1: a greedy encoder reproduces both example encodings byte for byte', () => {
+test('MS-XCA 3.1: the encoder reproduces both example encodings byte for byte', () => {
   assert.deepEqual(encodePlainLz77(ALPHABET), SPEC_ALPHABET);
   assert.deepEqual(encodePlainLz77(ABC300), SPEC_ABC);
 });
@@ -126,6 +126,15 @@ test('encodes every match length class (3..9, nibble, byte, 16-bit, 32-bit) and 
     const data = new Uint8Array([...unit, ...unit, ...randomBytes(8, len + 1)]);
     const packed = roundTrip(data);
     assert.ok(packed.length <= maxPlainLz77Size(len + 8) + 8, `length ${len}: packed to ${packed.length}`);
+  }
+});
+
+test('uses offsets up to the 8192-byte window and none beyond', () => {
+  for (const [distance, matched] of [[8192, true], [8193, false]] as const) {
+    const unit = randomBytes(distance, distance);
+    const packed = roundTrip(new Uint8Array([...unit, ...unit.subarray(0, 100)]));
+    // The 100 repeated bytes cost ~4 as one match, 100+ as literals.
+    assert.equal(packed.length < maxPlainLz77Size(distance + 100) - 90, matched, `distance ${distance}: ${packed.length} bytes`);
   }
 });
 

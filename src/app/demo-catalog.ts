@@ -13,7 +13,7 @@ export function seedDemoCatalogIfEmpty(config: ServerConfig, log: Logger): void 
     if (!empty) return;
     const catalog = createCatalogStore(db);
     const generated = generateCatalog({ updates: 12, seed: 1 });
-    const sources = generated.documents.map((d) => ({ name: d.fileName, read: () => d.xml }));
+    const sources = [...generated.documents].map((d) => ({ name: d.fileName, read: () => d.xml }));
     const r = importDocuments({ db, catalog, log, clock: () => new Date() }, sources);
     log.info('demo catalog imported', { revisions: r.added });
   } finally {

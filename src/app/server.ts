@@ -44,7 +44,8 @@ export async function startServer(config: ServerConfig, log: Logger, clock: () =
     config, computers, clock, log,
   });
   const scan = createScanService({ config, views, catalog, computers, sessions, clock });
-  const info = createUpdateInfoService({ config, views, catalog });
+  let listeningPort = config.httpPort;
+  const info = createUpdateInfoService({ config, views, catalog, contentPort: () => config.contentPort ?? listeningPort });
   const reporting = createReportingService({ config, events, clock, log });
 
   const flush = (): void => {
@@ -68,6 +69,7 @@ export async function startServer(config: ServerConfig, log: Logger, clock: () =
     http.listen(config.httpPort, config.host, () => resolve());
   });
   const port = (http.address() as AddressInfo).port;
+  listeningPort = port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   log.info('server listening', { url, serverId: identity.serverId, database: config.databaseFile, targeting: config.targetingMode });
   log.warn('client metadata is served over plain HTTP; clients are exposed to tampering in transit until HTTPS is configured', { port });

@@ -21,8 +21,8 @@ export interface ServerConfig {
   databaseFile: string;
   host: string;
   httpPort: number;
-  /** port announced in /Content URLs; the HTTP port unless set */
-  contentPort: number;
+  /** port announced in /Content URLs; null means the port the HTTP listener actually got */
+  contentPort: number | null;
   targetingMode: TargetingMode;
   pageSize: number;
   maxExtendedUpdatesPerRequest: number;
@@ -109,7 +109,7 @@ export function validate(raw: Raw, dataDir: string): ServerConfig {
     databaseFile: typeof raw.databaseFile === 'string' ? resolve(dataDir, raw.databaseFile) : join(dataDir, 'wsus.db'),
     host: typeof raw.host === 'string' ? raw.host : '0.0.0.0',
     httpPort,
-    contentPort: int('contentPort', httpPort, 0, 65535),
+    contentPort: raw.contentPort === undefined ? null : int('contentPort', httpPort, 1, 65535),
     targetingMode: mode === 'client' ? 'client' : 'server',
     pageSize: int('pageSize', 30, 1, 1000),
     maxExtendedUpdatesPerRequest: int('maxExtendedUpdatesPerRequest', 50, 1, 1000),

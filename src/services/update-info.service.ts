@@ -28,7 +28,7 @@ export function contentUrl(host: string, port: number, file: Pick<FileRow, 'sha1
   return `http://${host}${portPart}/Content/${file.sha1Hex.slice(-2)}/${file.sha1Hex}${ext}`;
 }
 
-export function createUpdateInfoService(deps: { config: ServerConfig; views: CatalogViewHolder; catalog: CatalogStore }) {
+export function createUpdateInfoService(deps: { config: ServerConfig; views: CatalogViewHolder; catalog: CatalogStore; contentPort: () => number }) {
   const { config, views, catalog } = deps;
 
   function pickLocale(available: Map<string, string>, locales: readonly string[]): string | undefined {
@@ -47,7 +47,7 @@ export function createUpdateInfoService(deps: { config: ServerConfig; views: Cat
       for (const f of catalog.files(e.revisionId)) {
         if (seen.has(f.sha1Hex)) continue;
         seen.add(f.sha1Hex);
-        out.push({ digest: f.sha1, url: contentUrl(host, config.contentPort, f) });
+        out.push({ digest: f.sha1, url: contentUrl(host, deps.contentPort(), f) });
       }
     }
     return out;
@@ -117,7 +117,7 @@ export function createUpdateInfoService(deps: { config: ServerConfig; views: Cat
       for (const d of digests) {
         if (d.length !== 20) throw invalidParameters('fileDigests');
         const file = catalog.filesByDigest(d.toString('hex').toUpperCase())[0];
-        if (file) out.push({ digest: file.sha1, url: contentUrl(host, config.contentPort, file) });
+        if (file) out.push({ digest: file.sha1, url: contentUrl(host, deps.contentPort(), file) });
       }
       return out;
     },

@@ -23,11 +23,14 @@ export function cookieXml(name: string, c: CookieOut): string {
   return `<${name}><Expiration>${c.expiration}</Expiration><EncryptedData>${c.encryptedData}</EncryptedData></${name}>`;
 }
 
-/** Exactly ID, Action, IsAssigned, LastChangeTime (a date), [Deadline], AutoSelect, AutoDownload, SupersedenceBehavior. */
+/**
+ * Exactly ID, Action, [Deadline], IsAssigned, LastChangeTime (a date), AutoSelect, AutoDownload,
+ * SupersedenceBehavior: the real shape, with Deadline where the WSDL sequence puts it.
+ */
 export function deploymentXml(d: Deployment): string {
-  return `<Deployment><ID>${d.id}</ID><Action>${d.action}</Action><IsAssigned>${d.isAssigned}</IsAssigned>` +
-    `<LastChangeTime>${d.lastChangeDate}</LastChangeTime>` +
+  return `<Deployment><ID>${d.id}</ID><Action>${d.action}</Action>` +
     (d.deadline ? `<Deadline>${escapeText(d.deadline)}</Deadline>` : '') +
+    `<IsAssigned>${d.isAssigned}</IsAssigned><LastChangeTime>${d.lastChangeDate}</LastChangeTime>` +
     '<AutoSelect>0</AutoSelect><AutoDownload>0</AutoDownload><SupersedenceBehavior>0</SupersedenceBehavior></Deployment>';
 }
 

@@ -1,7 +1,7 @@
 // [MS-XCA] 2.3 "Plain LZ77" compression. This runs on every SOAP response of the scan
 // hot path, so it trades a little ratio for speed: hash chains over 3-byte prefixes,
-// a short chain walk, greedy parsing, and reusable module-level tables so a call
-// allocates nothing but its output buffer.
+// a short chain walk, one-step lazy parsing, and reusable module-level tables so a
+// call allocates nothing but its output buffer.
 
 const WINDOW = 8192; // 13-bit offset field stores offset - 1
 const WINDOW_MASK = WINDOW - 1;
@@ -84,8 +84,8 @@ export function encodePlainLz77Into(
     haveNext = false;
     let indexedTo = ip + 1;
 
-    // Lazy evaluation: a longer match starting one byte later is usually worth a
-    // literal (on XML it saves ~10% output for ~15% time).
+    // Lazy evaluation: when a longer match starts one byte later, a literal plus that
+    // match beats the current one (about 2% smaller SOAP output for 7% more time).
     if (bestLen >= MIN_MATCH && bestLen < NICE_LENGTH && ip < lastMatchStart) {
       const nextLen = findMatch(src, ip + 1, srcStart, srcEnd, gen);
       indexedTo = ip + 2;
