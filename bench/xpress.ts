@@ -1,16 +1,12 @@
 // Throughput of the Xpress codec on a SOAP-like SyncUpdates response of ~130 KB, the
 // size class the scan hot path compresses on every request. Prints figures only.
 
+import { SeededRandom } from '../src/fixtures/seeded-random.js';
 import { decodePlainLz77, encodePlainLz77, xpressCompress, xpressDecompress } from '../src/protocol/xpress/index.js';
 
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new SeededRandom(`xpress-${seed}`);
+  return () => r.nextUint32() / 4294967296;
 }
 
 function buildSample(targetBytes: number): Buffer {

@@ -1,3 +1,4 @@
+import { SeededRandom } from '../src/fixtures/seeded-random.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -14,13 +15,8 @@ const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 // Deterministic data so a failure reproduces.
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new SeededRandom(`xpress-${seed}`);
+  return () => r.nextUint32() / 4294967296;
 }
 function randomBytes(n: number, seed: number): Uint8Array {
   const next = rng(seed);
