@@ -35,6 +35,7 @@ function send(req: IncomingMessage, res: ServerResponse, status: number, xml: st
   res.statusCode = status;
   res.setHeader('Content-Type', 'text/xml; charset=utf-8');
   res.setHeader('Cache-Control', 'private');
+  res.setHeader('Vary', 'Accept-Encoding');
   if (acceptsXpress(req)) {
     body = xpressCompress(body);
     res.setHeader('Content-Encoding', 'xpress');

@@ -57,7 +57,7 @@ export interface CatalogSnapshot {
   /** revision id -> true when it is the current revision of its update */
   isCurrentRevision: Uint8Array;
   roots: Int32Array;
-  /** entry index -> entries whose first prerequisite clause names it (CSR layout) */
+  /** entry index -> entries whose most selective prerequisite clause names it (CSR layout) */
   dependentsStart: Int32Array;
   dependents: Int32Array;
   /** entry index -> entries that list it as an IsCategory prerequisite */
@@ -137,13 +137,33 @@ export function buildSnapshot(
   for (const r of allRevisions) entryOfRevision[r.id] = byUpdateId.get(r.updateId) ?? -1;
   for (const e of entries) isCurrentRevision[e.revisionId] = 1;
 
+  // An entry can only be offered when every clause holds, so it is enough to reach it through
+  // one clause: the most selective one (members named by the fewest clauses catalog-wide). Had
+  // it been the first clause, a classification listed first would make every delta scan walk
+  // nearly the whole catalog.
+  const popularity = new Int32Array(entries.length);
+  for (const e of entries) for (const c of e.clauses) for (const m of c) popularity[m]!++;
+  const watched = entries.map((e) => {
+    let best = -1;
+    let bestCost = Infinity;
+    e.clauses.forEach((c, k) => {
+      let cost = 0;
+      for (const m of c) cost += popularity[m]!;
+      if (cost < bestCost) {
+        bestCost = cost;
+        best = k;
+      }
+    });
+    return best < 0 ? null : e.clauses[best]!;
+  });
+
   const roots: number[] = [];
   const counts = new Int32Array(entries.length + 1);
   const categoryChildren: number[][] = entries.map(() => []);
   const drivers: number[] = [];
   for (const e of entries) {
     if (e.clauses.length === 0) roots.push(e.index);
-    else if (!e.unsatisfiable) for (const m of e.clauses[0]!) counts[m + 1]!++;
+    else if (!e.unsatisfiable) for (const m of watched[e.index]!) counts[m + 1]!++;
     for (const p of e.categoryParents) categoryChildren[p]!.push(e.index);
     if (e.kind === 'Driver') drivers.push(e.index);
   }
@@ -153,7 +173,7 @@ export function buildSnapshot(
   const fill = counts.slice();
   for (const e of entries) {
     if (e.clauses.length === 0 || e.unsatisfiable) continue;
-    for (const m of e.clauses[0]!) dependents[fill[m]!++] = e.index;
+    for (const m of watched[e.index]!) dependents[fill[m]!++] = e.index;
   }
 
   return {
