@@ -56,14 +56,14 @@ function importCatalog(dbDir: string, updates: number, seed: number): { revision
       if (r.failed) throw new Error(`import rejected ${r.failed} documents, first: ${r.failures[0]?.source}: ${r.failures[0]?.error}`);
       done += chunk.length;
       chunk = [];
-      process.stdout.write(`\r  importing ${done}/${catalog.summary.counts.documents} revisions`);
+      if (process.stdout.isTTY) process.stdout.write(`\r  importing ${done}/${catalog.summary.counts.documents} revisions`);
     };
     for (const d of catalog.documents) {
       chunk.push(d);
       if (chunk.length >= CHUNK) flush();
     }
     if (chunk.length) flush();
-    process.stdout.write('\n');
+    if (process.stdout.isTTY) process.stdout.write('\n');
     h.db.pragma('wal_checkpoint(TRUNCATE)');
   } finally {
     h.close();

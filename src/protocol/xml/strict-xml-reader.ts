@@ -200,7 +200,17 @@ export function readXml(text: string, limits: ReaderLimits): XmlElement {
 }
 
 // Cached-id arrays are the bulk of scan requests (thousands of `<int>` elements); reading
-// them with a digit loop instead of building an element per id keeps the scan cheap.
+// them with a digit loop instead of building an element per id keeps the scan cheap. The
+// unprefixed `<int>`...`</int>` every client sends is matched char by char, allocation-free.
+function isPlainInt(text: string, i: number, close: boolean): boolean {
+  let k = i + 1;
+  if (close) {
+    if (text.charCodeAt(k) !== SLASH) return false;
+    k++;
+  }
+  return text.charCodeAt(k) === 105 && text.charCodeAt(k + 1) === 110 && text.charCodeAt(k + 2) === 116 && text.charCodeAt(k + 3) === GT;
+}
+
 function readIntArray(text: string, start: number, el: XmlElement, limits: ReaderLimits): number {
   const ints: number[] = [];
   let i = start;
@@ -208,17 +218,23 @@ function readIntArray(text: string, start: number, el: XmlElement, limits: Reade
   const closeTag = `</${el.name}>`;
   for (;;) {
     while (i < n && isSpace(text.charCodeAt(i))) i++;
-    if (text.startsWith(closeTag, i)) {
+    if (text.charCodeAt(i) === LT && text.charCodeAt(i + 1) === SLASH && text.startsWith(closeTag, i)) {
       el.ints = ints;
       return i + closeTag.length;
     }
     // Items are named `int` in any prefix form the client chose; we accept `<int>` and `<x:int>`.
     if (text.charCodeAt(i) !== LT) throw new XmlSyntaxError(`expected <int> in ${el.local}`, i);
-    const gt = text.indexOf('>', i);
-    if (gt < 0) throw new XmlSyntaxError('unterminated tag', i);
-    const tag = text.slice(i + 1, gt);
-    if (tag !== 'int' && !/^[A-Za-z_][\w.-]*:int$/.test(tag)) throw new XmlSyntaxError(`expected <int> in ${el.local}`, i);
-    i = gt + 1;
+    let end: string | null = null;
+    if (isPlainInt(text, i, false)) {
+      i += 5;
+    } else {
+      const gt = text.indexOf('>', i);
+      if (gt < 0) throw new XmlSyntaxError('unterminated tag', i);
+      const tag = text.slice(i + 1, gt);
+      if (tag !== 'int' && !/^[A-Za-z_][\w.-]*:int$/.test(tag)) throw new XmlSyntaxError(`expected <int> in ${el.local}`, i);
+      end = `</${tag}>`;
+      i = gt + 1;
+    }
     let v = 0;
     let digits = 0;
     let neg = false;
@@ -232,9 +248,8 @@ function readIntArray(text: string, start: number, el: XmlElement, limits: Reade
     }
     while (i < n && isSpace(text.charCodeAt(i))) i++;
     if (digits === 0 || v > 2147483647) throw new XmlSyntaxError('invalid integer', i);
-    const end = `</${tag}>`;
-    if (!text.startsWith(end, i)) throw new XmlSyntaxError('expected </int>', i);
-    i += end.length;
+    if (end === null ? !isPlainInt(text, i, true) : !text.startsWith(end, i)) throw new XmlSyntaxError('expected </int>', i);
+    i += end === null ? 6 : end.length;
     ints.push(neg ? -v : v);
     if (ints.length > limits.maxElements) throw new XmlSyntaxError('too many elements', i);
   }
