@@ -65,8 +65,10 @@ export function createCatalogViewHolder(db: Db, catalog: CatalogStore, targeting
         lastDataVersion = dv;
         if (view === null || readCounter(db, 'catalog_generation') !== lastGeneration || readCounter(db, 'change_seq') !== lastChangeSeq) {
           view = build();
-          for (const l of listeners) l();
         }
+        // Any write by another process may have moved a computer or changed a group: caches
+        // derived from those rows are dropped even when the catalog itself is unchanged.
+        for (const l of listeners) l();
       }
       return view;
     },
