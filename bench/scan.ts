@@ -25,7 +25,7 @@ import { envelope } from '../test/support/wua-client.js';
 import { prepareCatalog, type PreparedCatalog } from './support/catalog.js';
 import { latestProfile, topSelfTime } from './support/cpu-profile.js';
 import type { AutocannonFigures, AutocannonTask, FirstScanFigures, FirstScanTask } from './support/load-worker.js';
-import { ask, cpuSecondsOf, distRoot, forkModule, freePort, killAll, RssSampler, startServerChild, stopChild, type ServerChild } from './support/processes.js';
+import { ask, cpuSecondsOf, distRoot, forkModule, freePort, killAll, machineCpuSeconds, RssSampler, startServerChild, stopChild, type ServerChild } from './support/processes.js';
 import { DESKTOP_PROFILE, installedNonLeafIds, ProfileClient } from './support/profile.js';
 import type { CannedResponse } from './support/static-responder.js';
 import { mb, ms, num, pct, table } from './support/stats.js';
@@ -128,6 +128,7 @@ interface DeltaRun {
   /** CPU of the responding process during the run, in cores */
   serverCpuCores: number;
   rssMaxDuring: number;
+  machine: MachineLoad;
 }
 
 interface FirstScanRun {
@@ -135,7 +136,35 @@ interface FirstScanRun {
   figures: FirstScanFigures;
   serverCpuCores: number;
   rssMaxDuring: number;
+  machine: MachineLoad;
 }
+
+/** Machine-wide CPU during a run, in cores: all busy time, and time stolen by the hypervisor. */
+interface MachineLoad {
+  busyCores: number;
+  stealCores: number;
+}
+
+function machineMeter(): () => MachineLoad {
+  const m0 = machineCpuSeconds();
+  const t0 = performance.now();
+  return () => {
+    const m1 = machineCpuSeconds();
+    const s = (performance.now() - t0) / 1000;
+    return { busyCores: (m1.busy - m0.busy) / s, stealCores: (m1.steal - m0.steal) / s };
+  };
+}
+
+/** Delta figures of one target: ours as measured, static as the mean of its bracketing runs. */
+function deltaOf(runs: readonly DeltaRun[], target: 'ours' | 'static', xpress: boolean): { reqPerSec: number; p50: number; p99: number } | undefined {
+  const rs = runs.filter((r) => r.target === target && r.xpress === xpress);
+  if (!rs.length) return undefined;
+  const mean = (f: (r: DeltaRun) => number): number => rs.reduce((a, r) => a + f(r), 0) / rs.length;
+  return { reqPerSec: mean((r) => r.figures.reqPerSec), p50: mean((r) => r.figures.p50), p99: mean((r) => r.figures.p99) };
+}
+
+/** CPU used by processes other than the responder and the load generator (other sessions, kernel threads). */
+const otherCores = (m: MachineLoad, responder: number, loadgen: number): string => Math.max(0, m.busyCores - responder - loadgen).toFixed(2);
 
 async function main(): Promise<void> {
   const watchdog = setTimeout(() => {
@@ -209,7 +238,8 @@ async function main(): Promise<void> {
 
       const staticPort = await freePort();
       const responder = forkModule('static-responder.js');
-      await ask(responder, { port: staticPort, plain, xpress: xp }, 30_000);
+      const canned = (r: CannedResponse): CannedResponse => ({ status: r.status, headers: r.headers, bodyBase64: r.bodyBase64 });
+      await ask(responder, { port: staticPort, plain: canned(plain), xpress: canned(xp) }, 30_000);
       const staticUrl = `http://127.0.0.1:${staticPort}`;
       const bodyBase64 = Buffer.from(body, 'utf8').toString('base64');
       deltaBodyBase64 = bodyBase64;
@@ -219,42 +249,50 @@ async function main(): Promise<void> {
         sampler!.phase(label);
         const cpu0 = cpuSecondsOf(pid);
         const w0 = performance.now();
+        const meter = machineMeter();
         const task: AutocannonTask = {
           kind: 'autocannon', url: `${target === 'ours' ? serverUrl : staticUrl}/ClientWebService/client.asmx`,
           headers: deltaHeaders(xpress), bodyBase64, connections: CONNECTIONS, durationSec: seconds,
         };
         const figures = await ask<AutocannonFigures>(worker, task, (seconds + 60) * 1000);
+        const machine = meter();
         const serverCpuCores = (cpuSecondsOf(pid) - cpu0) / ((performance.now() - w0) / 1000);
         const phase = sampler!.phases[sampler!.phases.length - 1]!;
         if (target === 'ours') requestsTotal += figures.total;
-        return { target, xpress, figures, serverCpuCores, rssMaxDuring: phase.max };
+        return { target, xpress, figures, serverCpuCores, rssMaxDuring: phase.max, machine };
       };
 
       // Warm both sides up (JIT, connection pools) before anything is measured.
       await run('static', true, 2, 'warm-up static');
       await run('ours', true, 2, 'warm-up ours');
-      const rows: string[][] = [['run', 'req/s', 'p50', 'p90', 'p99', 'max', 'non-2xx', 'errors', 'resp bytes', 'responder CPU', 'loadgen CPU', 'server RSS max']];
+      const rows: string[][] = [['run', 'req/s', 'p50', 'p90', 'p99', 'p99.9', 'max', 'non-2xx', 'errors', 'resp bytes', 'responder CPU', 'loadgen CPU', 'other CPU', 'steal', 'server RSS max']];
+      // Static runs bracket ours (static, ours, static) and the floor is their mean, so a
+      // neighbour's burst of CPU during one of them does not decide the ratio.
       for (const xpress of [false, true]) {
-        for (const target of ['static', 'ours'] as const) {
-          const r = await run(target, xpress, SECONDS, `delta ${target} xpress=${xpress ? 'on' : 'off'}`);
+        for (const [k, target] of (['static', 'ours', 'static'] as const).entries()) {
+          const label = `delta ${target} xpress=${xpress ? 'on' : 'off'}${target === 'static' ? ` (${k === 0 ? 'before' : 'after'})` : ''}`;
+          const r = await run(target, xpress, SECONDS, label);
           deltaRuns.push(r);
           if (target === 'ours' && rssAfterFirstLoad === 0) {
             rssAfterFirstLoad = sampler.sample() ?? 0;
             requestsAfterFirstLoad = requestsTotal;
           }
           const f = r.figures;
-          rows.push([`${target} xpress=${xpress ? 'on' : 'off'}`, num(f.reqPerSec), ms(f.p50), ms(f.p90), ms(f.p99), ms(f.max), num(f.non2xx), num(f.errors),
-            num(f.bytesPerResponse), `${r.serverCpuCores.toFixed(2)} cores`, `${f.cpuCores.toFixed(2)} cores`, target === 'ours' ? mb(r.rssMaxDuring) : '(idle)']);
-          log(`  ${rows[rows.length - 1]!.slice(0, 2).join(': ')} req/s, p99 ${ms(f.p99)}`);
+          rows.push([label.slice('delta '.length), num(f.reqPerSec), ms(f.p50), ms(f.p90), ms(f.p99), ms(f.p999), ms(f.max), num(f.non2xx), num(f.errors),
+            num(f.bytesPerResponse), `${r.serverCpuCores.toFixed(2)} cores`, `${f.cpuCores.toFixed(2)} cores`, otherCores(r.machine, r.serverCpuCores, f.cpuCores),
+            r.machine.stealCores.toFixed(2), target === 'ours' ? mb(r.rssMaxDuring) : '(idle)']);
+          log(`  ${rows[rows.length - 1]![0]}: ${rows[rows.length - 1]![1]} req/s, p99 ${ms(f.p99)}`);
         }
       }
       log();
       log(table(rows));
+      log('responder CPU: the process answering (our server or the static responder); other CPU: machine busy time minus responder and');
+      log('load generator (other processes, kernel threads); steal: time the hypervisor gave to other guests. All in cores.');
       for (const xpress of [false, true]) {
-        const ours = deltaRuns.find((r) => r.target === 'ours' && r.xpress === xpress)!;
-        const stat = deltaRuns.find((r) => r.target === 'static' && r.xpress === xpress)!;
-        log(`ratio ours/static, xpress ${xpress ? 'on ' : 'off'}: ${(ours.figures.reqPerSec / stat.figures.reqPerSec).toFixed(3)} `
-          + `(${num(ours.figures.reqPerSec)} / ${num(stat.figures.reqPerSec)} req/s)`);
+        const ours = deltaOf(deltaRuns, 'ours', xpress)!;
+        const stat = deltaOf(deltaRuns, 'static', xpress)!;
+        log(`ratio ours/static, xpress ${xpress ? 'on ' : 'off'}: ${(ours.reqPerSec / stat.reqPerSec).toFixed(3)} `
+          + `(${num(ours.reqPerSec)} / ${num(stat.reqPerSec)} req/s, static = mean of the runs before and after)`);
       }
       const saturated = deltaRuns.filter((r) => r.figures.cpuCores > 0.9);
       if (saturated.length) {
@@ -268,19 +306,21 @@ async function main(): Promise<void> {
     if (ONLY !== 'delta') {
       section('4. first scan (empty cache → staged pages → GetExtendedUpdateInfo)');
       const rows: string[][] = [['run', 'full pages/s', 'pages/s', 'page p50', 'page p99', 'ext calls/s', 'ext p99', 'scans done', 'clients done',
-        'server CPU', 'loadgen CPU', 'server RSS max']];
+        'server CPU', 'loadgen CPU', 'other CPU', 'steal', 'server RSS max']];
       for (const xpress of [true, false]) {
         sampler.phase(`first scan xpress=${xpress ? 'on' : 'off'}`);
         const cpu0 = cpuSecondsOf(serverPid);
         const w0 = performance.now();
+        const meter = machineMeter();
         const task: FirstScanTask = {
           kind: 'firstScan', base: serverUrl, clients: CLIENTS, durationMs: SECONDS * 1000, pageSize: PAGE_SIZE,
           installed: [...installed], xpress, extendedBatch: EXTENDED_BATCH,
         };
         const f = await ask<FirstScanFigures>(worker, task, (SECONDS + 120) * 1000);
+        const machine = meter();
         const serverCpuCores = (cpuSecondsOf(serverPid) - cpu0) / ((performance.now() - w0) / 1000);
         const phase = sampler.phases[sampler.phases.length - 1]!;
-        firstRuns.push({ xpress, figures: f, serverCpuCores, rssMaxDuring: phase.max });
+        firstRuns.push({ xpress, figures: f, serverCpuCores, rssMaxDuring: phase.max, machine });
         requestsTotal += f.pages + f.extendedCalls + f.handshakeCalls;
         if (rssAfterFirstLoad === 0) {
           rssAfterFirstLoad = sampler.sample() ?? 0;
@@ -289,7 +329,8 @@ async function main(): Promise<void> {
         const s = f.elapsedSec || 1;
         rows.push([`xpress=${xpress ? 'on' : 'off'}`, num(f.fullPages / s, 1), num(f.pages / s, 1), ms(f.pageLatency.p50), ms(f.pageLatency.p99),
           num(f.extendedCalls / s, 1), ms(f.extendedLatency.p99), num(f.scansCompleted), num(f.clientsCompleted),
-          `${serverCpuCores.toFixed(2)} cores`, `${f.cpuCores.toFixed(2)} cores`, mb(phase.max)]);
+          `${serverCpuCores.toFixed(2)} cores`, `${f.cpuCores.toFixed(2)} cores`, otherCores(machine, serverCpuCores, f.cpuCores),
+          machine.stealCores.toFixed(2), mb(phase.max)]);
         log(`  xpress=${xpress ? 'on' : 'off'}: ${num(f.pages)} pages (${num(f.fullPages)} full, ${num(f.updatesDelivered)} updates, avg ${num(f.pageWireBytesAvg)} wire bytes), `
           + `${num(f.extendedCalls)} GetExtendedUpdateInfo (avg ${num(f.extendedWireBytesAvg)} wire bytes), ${num(f.handshakeCalls)} handshake calls in ${f.elapsedSec.toFixed(1)} s; `
           + `${f.pagesPerScan.toFixed(1)} pages and ${num(f.cachedIdsPerScan)} cached ids per completed scan`);
@@ -335,22 +376,23 @@ async function main(): Promise<void> {
     };
     verdict('catalog revisions', cat.revisions, BARS.minRevisions, true, (v) => num(v));
     const summary: string[][] = [['figure', 'xpress off', 'xpress on']];
-    const deltaOf = (target: 'ours' | 'static', xpress: boolean): DeltaRun | undefined => deltaRuns.find((r) => r.target === target && r.xpress === xpress);
     if (deltaRuns.length) {
+      const d = (target: 'ours' | 'static', x: boolean) => deltaOf(deltaRuns, target, x)!;
       const cell = (f: (x: boolean) => string): string[] => [f(false), f(true)];
-      summary.push(['delta: ours req/s', ...cell((x) => num(deltaOf('ours', x)!.figures.reqPerSec))]);
-      summary.push(['delta: static req/s', ...cell((x) => num(deltaOf('static', x)!.figures.reqPerSec))]);
-      summary.push(['delta: ratio ours/static', ...cell((x) => (deltaOf('ours', x)!.figures.reqPerSec / deltaOf('static', x)!.figures.reqPerSec).toFixed(3))]);
-      summary.push(['delta: ours p50 / p99', ...cell((x) => `${ms(deltaOf('ours', x)!.figures.p50)} / ${ms(deltaOf('ours', x)!.figures.p99)}`)]);
-      summary.push(['delta: static p50 / p99', ...cell((x) => `${ms(deltaOf('static', x)!.figures.p50)} / ${ms(deltaOf('static', x)!.figures.p99)}`)]);
+      summary.push(['delta: ours req/s', ...cell((x) => num(d('ours', x).reqPerSec))]);
+      summary.push(['delta: static req/s (mean of 2)', ...cell((x) => num(d('static', x).reqPerSec))]);
+      summary.push(['delta: ratio ours/static', ...cell((x) => (d('ours', x).reqPerSec / d('static', x).reqPerSec).toFixed(3))]);
+      summary.push(['delta: ours p50 / p99', ...cell((x) => `${ms(d('ours', x).p50)} / ${ms(d('ours', x).p99)}`)]);
+      summary.push(['delta: static p50 / p99', ...cell((x) => `${ms(d('static', x).p50)} / ${ms(d('static', x).p99)}`)]);
       summary.push(['delta: cached ids in request', num(deltaCached), num(deltaCached)]);
       for (const x of [false, true]) {
-        const o = deltaOf('ours', x)!;
-        const s = deltaOf('static', x)!;
+        const o = d('ours', x);
+        const st = d('static', x);
         const tag = `xpress ${x ? 'on' : 'off'}`;
-        verdict(`delta ratio ours/static (${tag})`, o.figures.reqPerSec / s.figures.reqPerSec, BARS.deltaRatio, true, (v) => v.toFixed(3));
-        verdict(`delta p99 at ${CONNECTIONS} connections (${tag})`, o.figures.p99, BARS.deltaP99Ms, false, ms);
-        if (o.figures.non2xx || o.figures.errors) verdicts.push(`WARN   delta ours (${tag}): ${o.figures.non2xx} non-2xx, ${o.figures.errors} errors`);
+        verdict(`delta ratio ours/static (${tag})`, o.reqPerSec / st.reqPerSec, BARS.deltaRatio, true, (v) => v.toFixed(3));
+        verdict(`delta p99 at ${CONNECTIONS} connections (${tag})`, o.p99, BARS.deltaP99Ms, false, ms);
+        const run = deltaRuns.find((r) => r.target === 'ours' && r.xpress === x)!;
+        if (run.figures.non2xx || run.figures.errors) verdicts.push(`WARN   delta ours (${tag}): ${run.figures.non2xx} non-2xx, ${run.figures.errors} errors`);
       }
     }
     if (firstRuns.length) {

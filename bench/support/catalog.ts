@@ -32,12 +32,11 @@ const distRoot = join(here, '..', '..');
 /** Hash of the compiled code that decides what the imported rows look like. */
 function codeHash(): string {
   const h = createHash('sha256');
+  const files: string[] = ['src/services/import.service.js'];
   for (const dir of ['src/fixtures', 'src/core/catalog', 'src/store']) {
-    const abs = join(distRoot, dir);
-    for (const name of readdirSync(abs).filter((n) => n.endsWith('.js')).sort()) {
-      h.update(name).update(readFileSync(join(abs, name)));
-    }
+    for (const name of readdirSync(join(distRoot, dir)).filter((n) => n.endsWith('.js')).sort()) files.push(`${dir}/${name}`);
   }
+  for (const f of files) h.update(f).update(readFileSync(join(distRoot, f)));
   return h.digest('hex').slice(0, 12);
 }
 
@@ -106,6 +105,11 @@ export function prepareCatalog(updates: number, seed: number): PreparedCatalog {
     const fragments = fragmentStats(join(building, 'wsus.db'));
     writeFileSync(join(building, 'catalog.json'), JSON.stringify({ updates, seed, ...counts, importSeconds, fragments }, null, 2));
     renameSync(building, cacheDir);
+    // Databases built by older code for the same size and seed are of no further use.
+    const prefix = `u${updates}-s${seed}-`;
+    for (const name of readdirSync(cacheRoot)) {
+      if (name.startsWith(prefix) && join(cacheRoot, name) !== cacheDir && !name.includes('.building-')) rmSync(join(cacheRoot, name), { recursive: true, force: true });
+    }
   }
   const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as {
     revisions: number; revisionsPerUpdate: number; importSeconds: number; fragments: PreparedCatalog['fragments'];

@@ -33,6 +33,7 @@ export interface AutocannonFigures {
   p50: number;
   p90: number;
   p99: number;
+  p999: number;
   max: number;
   non2xx: number;
   errors: number;
@@ -95,6 +96,7 @@ async function runAutocannon(t: AutocannonTask): Promise<AutocannonFigures> {
     p50: r.latency.p50,
     p90: r.latency.p90,
     p99: r.latency.p99,
+    p999: r.latency.p99_9,
     max: r.latency.max,
     non2xx: r.non2xx,
     errors: r.errors,

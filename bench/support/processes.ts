@@ -155,6 +155,18 @@ export function cpuSecondsOf(pid: number): number {
   }
 }
 
+/** Whole-machine CPU seconds from /proc/stat: busy (everything but idle and iowait) and stolen by the hypervisor. */
+export function machineCpuSeconds(): { busy: number; steal: number } {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal guest guest_nice (guest time is inside user)
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
+    return { busy: (user + nice + system + irq + softirq) / 100, steal: steal / 100 };
+  } catch {
+    return { busy: 0, steal: 0 };
+  }
+}
+
 export interface PhaseMemory {
   phase: string;
   samples: number;

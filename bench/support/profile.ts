@@ -19,8 +19,8 @@ export interface MachineProfile {
   osBuilds: number[];
 }
 
-/** A Windows 11 25H2 x64 desktop with Edge, Office 2016 and .NET 8. */
-export const DESKTOP_PROFILE: MachineProfile = { products: ['win11', 'edge', 'office2016', 'dotnet8'], arch: 'x64', osBuilds: [26200] };
+/** A Windows 11 25H2 x64 desktop with Edge, Office 2019 and .NET 8: about 1,500 cached ids on the default catalog, as the native capture's 1,431. */
+export const DESKTOP_PROFILE: MachineProfile = { products: ['win11', 'edge', 'office2019', 'dotnet8'], arch: 'x64', osBuilds: [26200] };
 
 /** Lower-case UpdateIDs of the non-leaf items (categories, detectoids) the profile has installed. */
 export function installedNonLeafIds(updates: number, seed: number, profile: MachineProfile): Set<string> {
