@@ -13,7 +13,7 @@ import { createClientSessionService } from '../services/client-session.service.j
 import { createScanService } from '../services/scan.service.js';
 import { createUpdateInfoService } from '../services/update-info.service.js';
 import { createReportingService } from '../services/reporting.service.js';
-import { createClientApp } from '../http/client-app.js';
+import { createClientHandler } from '../http/client-app.js';
 import { SERVER_VERSION } from '../version.js';
 
 export interface RunningServer {
@@ -61,7 +61,7 @@ export async function startServer(config: ServerConfig, log: Logger, clock: () =
   const timer = setInterval(flush, 1000);
   timer.unref();
 
-  const app = createClientApp({ services: { sessions, scan, info, reporting }, limits: config.limits, log, serverVersion: SERVER_VERSION });
+  const app = createClientHandler({ services: { sessions, scan, info, reporting }, limits: config.limits, log, serverVersion: SERVER_VERSION });
   const http = createHttpServer({ keepAliveTimeout: 30_000, requestTimeout: 60_000, headersTimeout: 20_000 }, app);
   http.maxHeadersCount = 100;
   await new Promise<void>((resolve, reject) => {

@@ -34,6 +34,11 @@ export function createClientSessionService(deps: {
 }) {
   const { keys, config, computers, clock, log } = deps;
   const registered = new Set<string>();
+  // Authenticated tokens seen recently: a client reuses one cookie for a whole scan, so the
+  // AES-GCM open runs once per cookie, not once per page. Only successfully opened tokens
+  // are kept, and expiry and configuration are still checked on every use.
+  const opened = new Map<string, ClientCookie>();
+  const tokenOf = new WeakMap<ClientCookie, string>();
 
   function seal(c: ClientCookie): CookieOut {
     return { expiration: new Date(c.expiresAt).toISOString(), encryptedData: sealToken(keys, TokenKind.ClientCookie, c) };
@@ -96,7 +101,13 @@ export function createClientSessionService(deps: {
     /** Validates a client cookie in the order the spec gives (InvalidCookie, ServerChanged, CookieExpired, ConfigChanged). */
     authenticate(encryptedData: string | undefined, opts: { checkConfig: boolean }): ClientCookie {
       if (!encryptedData) throw new DomainError('InvalidCookie', '', 'cookie missing');
-      const c = readClientCookie(keys, encryptedData);
+      let c = opened.get(encryptedData);
+      if (!c) {
+        c = readClientCookie(keys, encryptedData);
+        if (opened.size >= 50_000) opened.clear();
+        opened.set(encryptedData, c);
+        tokenOf.set(c, encryptedData);
+      }
       if (c.expiresAt < clock().getTime()) throw new DomainError('CookieExpired', '', 'cookie expired');
       if (opts.checkConfig && c.configLastChange !== Date.parse(deps.configLastChange())) {
         throw new DomainError('ConfigChanged', '', 'configuration changed since the handshake');
@@ -106,6 +117,9 @@ export function createClientSessionService(deps: {
 
     /** Same expiry, new contents: use never extends a cookie's lifetime (as on real WSUS). */
     renew(c: ClientCookie, watermark: number): CookieOut {
+      // Nothing to record: hand back the same (still valid, same expiry) token.
+      const same = watermark === c.watermark ? tokenOf.get(c) : undefined;
+      if (same) return { expiration: new Date(c.expiresAt).toISOString(), encryptedData: same };
       return seal({ ...c, watermark });
     },
 

@@ -62,38 +62,83 @@ function rank(e: SnapshotEntry): number {
   return e.isLeaf ? (e.isBundle ? 1 : 2) : 0;
 }
 
-export function scanSoftware(snap: CatalogSnapshot, req: SoftwareScanRequest): ScanPage {
-  const revCount = snap.entryOfRevision.length;
-  ensureScratch(snap.entries.length, revCount);
-  const s = stamp;
-  for (const id of req.installedNonLeaf) {
-    if (id > 0 && id < revCount) {
-      cachedMark[id] = s;
-      const ei = snap.entryOfRevision[id]!;
-      if (ei >= 0) installedMark[ei] = s;
-    }
+/**
+ * Everything a client with these installed non-leaf items may receive (delivered, software,
+ * prerequisites satisfied, inside the filter), ordered as pages are. It depends only on the
+ * installed set and the filter, not on what the client has cached, so clients of the same
+ * kind of machine share it: computed once per snapshot and memoized.
+ */
+function eligibleEntries(snap: CatalogSnapshot, installedEntries: number[], filterIds: readonly string[]): Int32Array {
+  installedEntries.sort((a, b) => a - b);
+  const key = `${installedEntries.join(',')}|${filterIds.length ? [...filterIds].map((f) => f.toLowerCase()).sort().join(',') : ''}`;
+  let memo = eligibleMemo.get(snap);
+  if (!memo) {
+    memo = { sets: new Map(), size: 0 };
+    eligibleMemo.set(snap, memo);
   }
-  for (const id of req.otherCached) if (id > 0 && id < revCount) cachedMark[id] = s;
+  const hit = memo.sets.get(key);
+  if (hit) return hit;
 
-  const filter = req.filterCategoryIds.length ? relatedEntries(snap, req.filterCategoryIds) : null;
-  const candidates: SnapshotEntry[] = [];
+  ensureScratch(snap.entries.length, snap.entryOfRevision.length);
+  const s = stamp;
+  for (const ei of installedEntries) installedMark[ei] = s;
+  const filter = filterIds.length ? relatedEntries(snap, filterIds) : null;
+  const out: SnapshotEntry[] = [];
   const consider = (ei: number): void => {
     if (visitedMark[ei] === s) return;
     visitedMark[ei] = s;
     const e = snap.entries[ei]!;
-    if (!e.delivered || e.kind === 'Driver' || cachedMark[e.revisionId] === s) return;
+    if (!e.delivered || e.kind === 'Driver') return;
     if (filter && !filter[ei]) return;
-    if (satisfied(e, s)) candidates.push(e);
+    if (satisfied(e, s)) out.push(e);
   };
   for (const r of snap.roots) consider(r);
-  const seenInstalled = new Set<number>();
-  for (const id of req.installedNonLeaf) {
-    const ei = id > 0 && id < revCount ? snap.entryOfRevision[id]! : -1;
-    if (ei < 0 || seenInstalled.has(ei)) continue;
-    seenInstalled.add(ei);
+  let previous = -1;
+  for (const ei of installedEntries) {
+    if (ei === previous) continue;
+    previous = ei;
     for (let k = snap.dependentsStart[ei]!; k < snap.dependentsStart[ei + 1]!; k++) consider(snap.dependents[k]!);
   }
-  candidates.sort((a, b) => rank(a) - rank(b) || a.revisionId - b.revisionId);
+  out.sort((a, b) => rank(a) - rank(b) || a.revisionId - b.revisionId);
+  const result = Int32Array.from(out, (e) => e.index);
+  // Bounded by total size: a client population with endlessly different installed sets
+  // evicts old sets instead of growing memory.
+  if (memo.size + result.length > MEMO_MAX_ENTRIES) {
+    memo.sets.clear();
+    memo.size = 0;
+  }
+  memo.sets.set(key, result);
+  memo.size += result.length;
+  return result;
+}
+
+const MEMO_MAX_ENTRIES = 4_000_000;
+const eligibleMemo = new WeakMap<CatalogSnapshot, { sets: Map<string, Int32Array>; size: number }>();
+
+export function scanSoftware(snap: CatalogSnapshot, req: SoftwareScanRequest): ScanPage {
+  const revCount = snap.entryOfRevision.length;
+  const installedEntries: number[] = [];
+  for (const id of req.installedNonLeaf) {
+    const ei = id > 0 && id < revCount ? snap.entryOfRevision[id]! : -1;
+    if (ei >= 0) installedEntries.push(ei);
+  }
+  const eligible = eligibleEntries(snap, installedEntries, req.filterCategoryIds);
+
+  ensureScratch(snap.entries.length, revCount);
+  const s = stamp;
+  for (const id of req.installedNonLeaf) if (id > 0 && id < revCount) cachedMark[id] = s;
+  for (const id of req.otherCached) if (id > 0 && id < revCount) cachedMark[id] = s;
+  const newEntries: number[] = [];
+  let truncated = false;
+  for (let k = 0; k < eligible.length; k++) {
+    const e = snap.entries[eligible[k]!]!;
+    if (cachedMark[e.revisionId] === s) continue;
+    if (newEntries.length === req.pageSize) {
+      truncated = true;
+      break;
+    }
+    newEntries.push(e.index);
+  }
 
   const outOfScope: number[] = [];
   const changed: number[] = [];
@@ -105,12 +150,7 @@ export function scanSoftware(snap: CatalogSnapshot, req: SoftwareScanRequest): S
   for (const id of req.installedNonLeaf) reportCached(id);
   for (const id of req.otherCached) reportCached(id);
 
-  return {
-    newEntries: candidates.slice(0, req.pageSize).map((e) => e.index),
-    truncated: candidates.length > req.pageSize,
-    outOfScope: dedupe(outOfScope),
-    changed: dedupe(changed),
-  };
+  return { newEntries, truncated, outOfScope: dedupe(outOfScope), changed: dedupe(changed) };
 }
 
 function dedupe(xs: number[]): number[] {

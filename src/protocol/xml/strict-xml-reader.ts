@@ -214,45 +214,62 @@ function isPlainInt(text: string, i: number, close: boolean): boolean {
 function readIntArray(text: string, start: number, el: XmlElement, limits: ReaderLimits): number {
   const ints: number[] = [];
   let i = start;
-  const n = text.length;
   const closeTag = `</${el.name}>`;
   for (;;) {
-    while (i < n && isSpace(text.charCodeAt(i))) i++;
-    if (text.charCodeAt(i) === LT && text.charCodeAt(i + 1) === SLASH && text.startsWith(closeTag, i)) {
+    let c = text.charCodeAt(i);
+    while (c === 32 || c === 10 || c === 13 || c === 9) c = text.charCodeAt(++i);
+    if (c !== LT) throw new XmlSyntaxError(`expected <int> in ${el.local}`, i);
+    if (text.charCodeAt(i + 1) === SLASH && text.startsWith(closeTag, i)) {
       el.ints = ints;
       return i + closeTag.length;
     }
-    // Items are named `int` in any prefix form the client chose; we accept `<int>` and `<x:int>`.
-    if (text.charCodeAt(i) !== LT) throw new XmlSyntaxError(`expected <int> in ${el.local}`, i);
-    let end: string | null = null;
+    if (ints.length >= limits.maxElements) throw new XmlSyntaxError('too many elements', i);
+    // The common spelling `<int>123</int>` is matched char by char without creating strings;
+    // anything else (a prefix, inner spaces, a sign) takes the general path for that item.
     if (isPlainInt(text, i, false)) {
-      i += 5;
-    } else {
-      const gt = text.indexOf('>', i);
-      if (gt < 0) throw new XmlSyntaxError('unterminated tag', i);
-      const tag = text.slice(i + 1, gt);
-      if (tag !== 'int' && !/^[A-Za-z_][\w.-]*:int$/.test(tag)) throw new XmlSyntaxError(`expected <int> in ${el.local}`, i);
-      end = `</${tag}>`;
-      i = gt + 1;
+      let k = i + 5;
+      let v = 0;
+      let digits = 0;
+      c = text.charCodeAt(k);
+      while (c >= 48 && c <= 57) {
+        v = v * 10 + (c - 48);
+        digits++;
+        c = text.charCodeAt(++k);
+      }
+      if (digits > 0 && digits <= 10 && v <= 2147483647 && isPlainInt(text, k, true)) {
+        ints.push(v);
+        i = k + 6;
+        continue;
+      }
     }
-    let v = 0;
-    let digits = 0;
-    let neg = false;
-    while (i < n && isSpace(text.charCodeAt(i))) i++;
-    if (text.charCodeAt(i) === 45) { neg = true; i++; }
-    for (; i < n; i++) {
-      const c = text.charCodeAt(i) - 48;
-      if (c < 0 || c > 9) break;
-      v = v * 10 + c;
-      if (++digits > 10) throw new XmlSyntaxError('integer out of range', i);
-    }
-    while (i < n && isSpace(text.charCodeAt(i))) i++;
-    if (digits === 0 || v > 2147483647) throw new XmlSyntaxError('invalid integer', i);
-    if (end === null ? !isPlainInt(text, i, true) : !text.startsWith(end, i)) throw new XmlSyntaxError('expected </int>', i);
-    i += end === null ? 6 : end.length;
-    ints.push(neg ? -v : v);
-    if (ints.length > limits.maxElements) throw new XmlSyntaxError('too many elements', i);
+    i = readOneInt(text, i, el, ints);
   }
+}
+
+function readOneInt(text: string, i: number, el: XmlElement, ints: number[]): number {
+  const n = text.length;
+  const gt = text.indexOf('>', i);
+  if (gt < 0) throw new XmlSyntaxError('unterminated tag', i);
+  const tag = text.slice(i + 1, gt);
+  if (tag !== 'int' && !/^[A-Za-z_][\w.-]*:int$/.test(tag)) throw new XmlSyntaxError(`expected <int> in ${el.local}`, i);
+  i = gt + 1;
+  while (i < n && isSpace(text.charCodeAt(i))) i++;
+  const neg = text.charCodeAt(i) === 45;
+  if (neg) i++;
+  let v = 0;
+  let digits = 0;
+  for (; i < n; i++) {
+    const c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) break;
+    v = v * 10 + c;
+    if (++digits > 10) throw new XmlSyntaxError('integer out of range', i);
+  }
+  while (i < n && isSpace(text.charCodeAt(i))) i++;
+  if (digits === 0 || v > 2147483647) throw new XmlSyntaxError('invalid integer', i);
+  const end = `</${tag}>`;
+  if (!text.startsWith(end, i)) throw new XmlSyntaxError('expected </int>', i);
+  ints.push(neg ? -v : v);
+  return i + end.length;
 }
 
 /** Decodes a request body as real clients send it: UTF-8 (optionally with BOM) or UTF-16 with a BOM. */
