@@ -44,3 +44,16 @@ test('invalid UTF-8 is refused; UTF-16 with a BOM is read', () => {
   assert.throws(() => decodeBody(Buffer.from([0x3c, 0xff, 0xfe, 0x3e])));
   assert.equal(decodeBody(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('<r/>', 'utf16le')])), '<r/>');
 });
+
+test('integer arrays read from an ASCII body agree with the character path, including the fallback forms', () => {
+  const xml = '<R xmlns:x="u"><Ids>\n <int>1</int><int>2147483647</int> <int> 3 </int><x:int>4</x:int><int>5</int></Ids></R>';
+  const bytes = Buffer.from(xml, 'utf8');
+  assert.deepEqual(readXml(xml, limits, bytes).children[0]!.ints, [1, 2147483647, 3, 4, 5]);
+  assert.deepEqual(readXml(xml, limits).children[0]!.ints, [1, 2147483647, 3, 4, 5]);
+  for (const bad of ['<R><Ids><int>2147483648</int></Ids></R>', '<R><Ids><int>1</int><int>x</int></Ids></R>', '<R><Ids><int>1</in></Ids></R>', '<R><Ids><int>1</int>']) {
+    assert.throws(() => readXml(bad, limits, Buffer.from(bad)), XmlSyntaxError, bad);
+  }
+  // A non-ASCII body has different byte and character offsets: the character path is used.
+  const accented = '<R a="é"><Ids><int>7</int></Ids></R>';
+  assert.deepEqual(readXml(accented, limits, Buffer.from(accented, 'utf8')).children[0]!.ints, [7]);
+});

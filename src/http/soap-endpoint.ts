@@ -82,7 +82,7 @@ export async function handleSoap(service: SoapService, req: IncomingMessage, res
       maxElements: deps.limits.maxXmlElements,
       maxAttributes: 64,
       intArrayElements: INT_ARRAYS,
-    });
+    }, body);
   } catch (e) {
     const message = (e as Error).message;
     deps.log.warn('malformed SOAP request', { service: service.name, reason: message, address });

@@ -63,6 +63,11 @@ export interface CatalogSnapshot {
   /** entry index -> entries that list it as an IsCategory prerequisite */
   categoryChildren: Int32Array[];
   driverEntries: Int32Array;
+  /** per entry, flat copies of the fields the per-request loops read (no object hops) */
+  revisionIdOf: Int32Array;
+  changeSeqOf: Float64Array;
+  /** 1 = delivered software/category/detectoid (what the software pass may hand out) */
+  softwareDeliverable: Uint8Array;
   /** highest change sequence covered by this snapshot: the ChangedUpdates watermark */
   changeSeqHigh: number;
   /** memo of related-entry sets per FilterCategoryIds key */
@@ -179,6 +184,9 @@ export function buildSnapshot(
   return {
     generation,
     entries,
+    revisionIdOf: Int32Array.from(entries, (e) => e.revisionId),
+    changeSeqOf: Float64Array.from(entries, (e) => e.changeSeq),
+    softwareDeliverable: Uint8Array.from(entries, (e) => (e.delivered && e.kind !== 'Driver' ? 1 : 0)),
     byUpdateId,
     entryOfRevision,
     isCurrentRevision,

@@ -1,5 +1,4 @@
 import type { CatalogSnapshot, SnapshotEntry } from './catalog-snapshot.js';
-import { deliveredEntry } from './catalog-snapshot.js';
 import { relatedEntries } from './category-filter.js';
 
 export interface SoftwareScanRequest {
@@ -126,29 +125,36 @@ export function scanSoftware(snap: CatalogSnapshot, req: SoftwareScanRequest): S
 
   ensureScratch(snap.entries.length, revCount);
   const s = stamp;
+  const { revisionIdOf, changeSeqOf, softwareDeliverable, entryOfRevision, isCurrentRevision } = snap;
   for (const id of req.installedNonLeaf) if (id > 0 && id < revCount) cachedMark[id] = s;
   for (const id of req.otherCached) if (id > 0 && id < revCount) cachedMark[id] = s;
   const newEntries: number[] = [];
   let truncated = false;
   for (let k = 0; k < eligible.length; k++) {
-    const e = snap.entries[eligible[k]!]!;
-    if (cachedMark[e.revisionId] === s) continue;
+    const ei = eligible[k]!;
+    if (cachedMark[revisionIdOf[ei]!] === s) continue;
     if (newEntries.length === req.pageSize) {
       truncated = true;
       break;
     }
-    newEntries.push(e.index);
+    newEntries.push(ei);
   }
 
+  // Cached ids no longer delivered are out of scope; delivered ones changed since the
+  // client's watermark come back as ChangedUpdates.
   const outOfScope: number[] = [];
   const changed: number[] = [];
-  const reportCached = (id: number): void => {
-    const e = deliveredEntry(snap, id);
-    if (!e || e.kind === 'Driver') outOfScope.push(id);
-    else if (e.changeSeq > req.watermark) changed.push(e.index);
+  const watermark = req.watermark;
+  const reportCached = (ids: readonly number[]): void => {
+    for (let k = 0; k < ids.length; k++) {
+      const id = ids[k]!;
+      const ei = id > 0 && id < revCount && isCurrentRevision[id] ? entryOfRevision[id]! : -1;
+      if (ei < 0 || !softwareDeliverable[ei]) outOfScope.push(id);
+      else if (changeSeqOf[ei]! > watermark) changed.push(ei);
+    }
   };
-  for (const id of req.installedNonLeaf) reportCached(id);
-  for (const id of req.otherCached) reportCached(id);
+  reportCached(req.installedNonLeaf);
+  reportCached(req.otherCached);
 
   return { newEntries, truncated, outOfScope: dedupe(outOfScope), changed: dedupe(changed) };
 }

@@ -10,10 +10,10 @@ export class SoapEnvelopeError extends Error {
 }
 
 /** Returns the operation element: the first child of Body. Headers are ignored (MS-WUSP defines none). */
-export function readEnvelope(text: string, limits: ReaderLimits): XmlElement {
+export function readEnvelope(text: string, limits: ReaderLimits, bytes?: Uint8Array): XmlElement {
   let root: XmlElement;
   try {
-    root = readXml(text, limits);
+    root = readXml(text, limits, bytes);
   } catch (e) {
     if (e instanceof XmlSyntaxError) throw new SoapEnvelopeError(`malformed XML: ${e.message}`);
     throw e;

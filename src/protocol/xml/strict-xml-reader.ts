@@ -58,7 +58,13 @@ interface Frame {
   bindings: Map<string, string> | null;
 }
 
-export function readXml(text: string, limits: ReaderLimits): XmlElement {
+/**
+ * `bytes`, when given, is the body `text` was decoded from; if every character took one byte
+ * (an ASCII body, as clients send), integer arrays are read from the bytes, which is about
+ * twice as fast as reading characters.
+ */
+export function readXml(text: string, limits: ReaderLimits, bytes?: Uint8Array): XmlElement {
+  const ascii = bytes !== undefined && bytes.length === text.length ? bytes : undefined;
   const stack: Frame[] = [];
   let root: XmlElement | null = null;
   let elements = 0;
@@ -190,7 +196,7 @@ export function readXml(text: string, limits: ReaderLimits): XmlElement {
       continue;
     }
     if (limits.intArrayElements?.has(el.local)) {
-      i = readIntArray(text, i, el, limits);
+      i = readIntArray(text, i, el, limits, ascii);
       stack.pop();
     }
   }
@@ -211,9 +217,9 @@ function isPlainInt(text: string, i: number, close: boolean): boolean {
   return text.charCodeAt(k) === 105 && text.charCodeAt(k + 1) === 110 && text.charCodeAt(k + 2) === 116 && text.charCodeAt(k + 3) === GT;
 }
 
-function readIntArray(text: string, start: number, el: XmlElement, limits: ReaderLimits): number {
+function readIntArray(text: string, start: number, el: XmlElement, limits: ReaderLimits, ascii: Uint8Array | undefined): number {
   const ints: number[] = [];
-  let i = start;
+  let i = ascii ? readPlainIntsAscii(ascii, start, ints, limits.maxElements) : start;
   const closeTag = `</${el.name}>`;
   for (;;) {
     let c = text.charCodeAt(i);
@@ -243,6 +249,31 @@ function readIntArray(text: string, start: number, el: XmlElement, limits: Reade
       }
     }
     i = readOneInt(text, i, el, ints);
+  }
+}
+
+// Byte twin of the plain-item loop above: consumes `<int>digits</int>` items (with whitespace
+// between them) and stops at the first thing it does not recognise, leaving it to the
+// character path. Offsets are the same because the body is ASCII.
+function readPlainIntsAscii(b: Uint8Array, i: number, ints: number[], max: number): number {
+  const n = b.length;
+  for (;;) {
+    let c = b[i];
+    while (c === 32 || c === 10 || c === 13 || c === 9) c = b[++i];
+    if (c !== LT || b[i + 1] !== 105 || b[i + 2] !== 110 || b[i + 3] !== 116 || b[i + 4] !== GT || ints.length >= max) return i;
+    let k = i + 5;
+    let v = 0;
+    let digits = 0;
+    c = b[k];
+    while (c !== undefined && c >= 48 && c <= 57) {
+      v = v * 10 + (c - 48);
+      digits++;
+      c = b[++k];
+    }
+    if (digits === 0 || digits > 10 || v > 2147483647 || k + 6 > n) return i;
+    if (c !== LT || b[k + 1] !== SLASH || b[k + 2] !== 105 || b[k + 3] !== 110 || b[k + 4] !== 116 || b[k + 5] !== GT) return i;
+    ints.push(v);
+    i = k + 6;
   }
 }
 
