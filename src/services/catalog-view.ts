@@ -26,6 +26,10 @@ export function createCatalogViewHolder(db: Db, catalog: CatalogStore, targeting
   let lastChangeSeq = -1;
   let view: CatalogView | null = null;
   const listeners: Array<() => void> = [];
+  let checkedThisTurn = false;
+  const endTurn = (): void => {
+    checkedThisTurn = false;
+  };
 
   function build(): CatalogView {
     const t0 = performance.now();
@@ -60,6 +64,12 @@ export function createCatalogViewHolder(db: Db, catalog: CatalogStore, targeting
 
   return {
     current(): CatalogView {
+      // One data_version look-up per event-loop turn. Requests handled in a turn had all
+      // arrived before the turn's first look-up ran, so a change committed before a request
+      // was sent is always seen, and a burst of requests pays for one query.
+      if (view !== null && checkedThisTurn) return view;
+      checkedThisTurn = true;
+      setImmediate(endTurn);
       const dv = dataVersion.get() as number;
       if (view === null || dv !== lastDataVersion) {
         lastDataVersion = dv;
@@ -74,6 +84,7 @@ export function createCatalogViewHolder(db: Db, catalog: CatalogStore, targeting
     },
     /** For writes made through this process's own connection (data_version does not see them). */
     invalidate(): void {
+      checkedThisTurn = false;
       lastDataVersion = -1;
       view = null;
     },

@@ -32,24 +32,37 @@ function isNameChar(c: number): boolean {
 }
 
 export function decodeEntities(s: string, pos: number): string {
-  if (s.indexOf('&') < 0) return s;
-  return s.replace(/&(?:([^;&<]{1,12});)?/g, (_m, name: string | undefined) => {
-    switch (name) {
-      case undefined: throw new XmlSyntaxError('bare "&" in text', pos);
-      case 'lt': return '<';
-      case 'gt': return '>';
-      case 'amp': return '&';
-      case 'quot': return '"';
-      case 'apos': return "'";
-    }
-    let code = NaN;
-    if (/^#x[0-9a-fA-F]{1,6}$/.test(name)) code = parseInt(name.slice(2), 16);
-    else if (/^#[0-9]{1,7}$/.test(name)) code = parseInt(name.slice(1), 10);
-    if (!Number.isFinite(code) || code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
-      throw new XmlSyntaxError(`undeclared or invalid entity &${name};`, pos);
-    }
-    return String.fromCodePoint(code);
-  });
+  let amp = s.indexOf('&');
+  if (amp < 0) return s;
+  // A plain loop with slices: request text (DeviceAttributes, titles) carries dozens of
+  // `&amp;` and this runs on every scan request.
+  let out = '';
+  let from = 0;
+  while (amp >= 0) {
+    const semi = s.indexOf(';', amp + 1);
+    if (semi < 0 || semi - amp > 13) throw new XmlSyntaxError('bare "&" in text', pos + amp);
+    out += s.slice(from, amp) + entityValue(s.slice(amp + 1, semi), pos + amp);
+    from = semi + 1;
+    amp = s.indexOf('&', from);
+  }
+  return out + s.slice(from);
+}
+
+function entityValue(name: string, pos: number): string {
+  switch (name) {
+    case 'lt': return '<';
+    case 'gt': return '>';
+    case 'amp': return '&';
+    case 'quot': return '"';
+    case 'apos': return "'";
+  }
+  let code = NaN;
+  if (/^#x[0-9a-fA-F]{1,6}$/.test(name)) code = parseInt(name.slice(2), 16);
+  else if (/^#[0-9]{1,7}$/.test(name)) code = parseInt(name.slice(1), 10);
+  if (!Number.isFinite(code) || code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
+    throw new XmlSyntaxError(`undeclared or invalid entity &${name};`, pos);
+  }
+  return String.fromCodePoint(code);
 }
 
 interface Frame {
