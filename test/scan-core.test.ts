@@ -129,3 +129,14 @@ test('group resolution: ancestors included, unknown client-side groups fall back
   assert.deepEqual(effectiveGroups(groups, byName, 'client', null, 'nosuch'), [ALL_COMPUTERS_ID, UNASSIGNED_COMPUTERS_ID].sort());
   assert.deepEqual(effectiveGroups(groups, byName, 'server', 'ring0', 'ignored'), [ALL_COMPUTERS_ID, 'pilot', 'ring0'].sort());
 });
+
+test('identical requests are answered from the memo, and any difference in the request is a different answer', () => {
+  const { installed, other } = fullScan();
+  const req = { installedNonLeaf: installed, otherCached: other, filterCategoryIds: [], watermark: 0, pageSize: 30 };
+  const first = scanSoftware(snap, req);
+  assert.equal(scanSoftware(snap, { ...req, installedNonLeaf: [...installed], otherCached: [...other] }), first);
+  assert.equal(scanSoftware(snap, { ...req, watermark: 10 }).changed.length, 0);
+  const fewer = scanSoftware(snap, { ...req, otherCached: other.slice(1) });
+  assert.equal(fewer.newEntries.length, 1, 'the dropped cached id is offered again');
+  assert.equal(scanSoftware(snap, { ...req, filterCategoryIds: [C(4)] }).newEntries.length, 0);
+});

@@ -114,7 +114,7 @@ function eligibleEntries(snap: CatalogSnapshot, installedEntries: number[], filt
 const MEMO_MAX_ENTRIES = 4_000_000;
 const eligibleMemo = new WeakMap<CatalogSnapshot, { sets: Map<string, Int32Array>; size: number }>();
 
-export function scanSoftware(snap: CatalogSnapshot, req: SoftwareScanRequest): ScanPage {
+function computePage(snap: CatalogSnapshot, req: SoftwareScanRequest): ScanPage {
   const revCount = snap.entryOfRevision.length;
   const installedEntries: number[] = [];
   for (const id of req.installedNonLeaf) {
@@ -171,4 +171,57 @@ export function satisfiedBy(snap: CatalogSnapshot, installedNonLeaf: readonly nu
     if (ei >= 0) installed.add(ei);
   }
   return (e) => !e.unsatisfiable && e.clauses.every((clause) => clause.some((m) => installed.has(m)));
+}
+
+// Up-to-date machines of the same image send identical scan requests (same installed and
+// cached ids, same watermark), and after a rollout most of a fleet converges on a few such
+// states. Their answer is the same, so it is kept per snapshot, keyed by a hash of the
+// request and confirmed against the stored request before reuse.
+interface PageMemo {
+  hash: number;
+  request: Int32Array;
+  filterKey: string;
+  page: ScanPage;
+}
+const PAGE_MEMO_SLOTS = 1024;
+const pageMemo = new WeakMap<CatalogSnapshot, Array<PageMemo | undefined>>();
+
+function requestVector(req: SoftwareScanRequest): Int32Array {
+  const v = new Int32Array(4 + req.installedNonLeaf.length + req.otherCached.length);
+  v[0] = req.installedNonLeaf.length;
+  v[1] = req.otherCached.length;
+  v[2] = req.pageSize;
+  v[3] = req.watermark;
+  v.set(req.installedNonLeaf, 4);
+  v.set(req.otherCached, 4 + req.installedNonLeaf.length);
+  return v;
+}
+
+function hashVector(v: Int32Array): number {
+  let h = 0x811c9dc5;
+  for (let k = 0; k < v.length; k++) h = Math.imul(h ^ v[k]!, 0x01000193);
+  return h >>> 0;
+}
+
+function sameVector(a: Int32Array, b: Int32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
+  return true;
+}
+
+export function scanSoftware(snap: CatalogSnapshot, req: SoftwareScanRequest): ScanPage {
+  const vector = requestVector(req);
+  const hash = hashVector(vector);
+  const filterKey = req.filterCategoryIds.join(',');
+  let slots = pageMemo.get(snap);
+  if (!slots) {
+    slots = new Array<PageMemo | undefined>(PAGE_MEMO_SLOTS);
+    pageMemo.set(snap, slots);
+  }
+  const slot = hash % PAGE_MEMO_SLOTS;
+  const hit = slots[slot];
+  if (hit && hit.hash === hash && hit.filterKey === filterKey && sameVector(hit.request, vector)) return hit.page;
+  const page = computePage(snap, req);
+  slots[slot] = { hash, request: vector, filterKey, page };
+  return page;
 }
