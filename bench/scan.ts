@@ -190,6 +190,7 @@ async function main(): Promise<void> {
   const serverDir = CPU_PROF ? mkdtempSync(join(tmpdir(), 'wsus-bench-prof-')) : null;
   let server: ServerChild | null = null;
   const deltaRuns: DeltaRun[] = [];
+  let deltaDistinct: DeltaRun | undefined;
   const firstRuns: FirstScanRun[] = [];
   let sampler: RssSampler | null = null;
   try {
@@ -244,7 +245,7 @@ async function main(): Promise<void> {
       const bodyBase64 = Buffer.from(body, 'utf8').toString('base64');
       deltaBodyBase64 = bodyBase64;
 
-      const run = async (target: 'ours' | 'static', xpress: boolean, seconds: number, label: string): Promise<DeltaRun> => {
+      const run = async (target: 'ours' | 'static', xpress: boolean, seconds: number, label: string, distinct = false): Promise<DeltaRun> => {
         const pid = target === 'ours' ? serverPid : responder.pid!;
         sampler!.phase(label);
         const cpu0 = cpuSecondsOf(pid);
@@ -252,7 +253,7 @@ async function main(): Promise<void> {
         const meter = machineMeter();
         const task: AutocannonTask = {
           kind: 'autocannon', url: `${target === 'ours' ? serverUrl : staticUrl}/ClientWebService/client.asmx`,
-          headers: deltaHeaders(xpress), bodyBase64, connections: CONNECTIONS, durationSec: seconds,
+          headers: deltaHeaders(xpress), bodyBase64, connections: CONNECTIONS, durationSec: seconds, distinct,
         };
         const figures = await ask<AutocannonFigures>(worker, task, (seconds + 60) * 1000);
         const machine = meter();
@@ -284,6 +285,17 @@ async function main(): Promise<void> {
           log(`  ${rows[rows.length - 1]![0]}: ${rows[rows.length - 1]![1]} req/s, p99 ${ms(f.p99)}`);
         }
       }
+      // The server memoizes identical scan requests (a fleet of one image sends many); this run
+      // makes every request distinct so the figure without that help is on record too.
+      {
+        const r = await run('ours', false, SECONDS, 'delta ours xpress=off, every request distinct', true);
+        deltaDistinct = r;
+        const f = r.figures;
+        rows.push(['ours xpress=off, distinct requests', num(f.reqPerSec), ms(f.p50), ms(f.p90), ms(f.p99), ms(f.p999), ms(f.max), num(f.non2xx), num(f.errors),
+          num(f.bytesPerResponse), `${r.serverCpuCores.toFixed(2)} cores`, `${f.cpuCores.toFixed(2)} cores`, otherCores(r.machine, r.serverCpuCores, f.cpuCores),
+          r.machine.stealCores.toFixed(2), mb(r.rssMaxDuring)]);
+        log(`  ${rows[rows.length - 1]![0]}: ${rows[rows.length - 1]![1]} req/s, p99 ${ms(f.p99)}`);
+      }
       log();
       log(table(rows));
       log('responder CPU: the process answering (our server or the static responder); other CPU: machine busy time minus responder and');
@@ -293,6 +305,11 @@ async function main(): Promise<void> {
         const stat = deltaOf(deltaRuns, 'static', xpress)!;
         log(`ratio ours/static, xpress ${xpress ? 'on ' : 'off'}: ${(ours.reqPerSec / stat.reqPerSec).toFixed(3)} `
           + `(${num(ours.reqPerSec)} / ${num(stat.reqPerSec)} req/s, static = mean of the runs before and after)`);
+      }
+      if (deltaDistinct) {
+        const stat = deltaOf(deltaRuns, 'static', false)!;
+        log(`ratio ours/static, xpress off, every request distinct (no memoized scan): ${(deltaDistinct.figures.reqPerSec / stat.reqPerSec).toFixed(3)} `
+          + `(${num(deltaDistinct.figures.reqPerSec)} / ${num(stat.reqPerSec)} req/s)`);
       }
       const saturated = deltaRuns.filter((r) => r.figures.cpuCores > 0.9);
       if (saturated.length) {

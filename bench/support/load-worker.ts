@@ -24,6 +24,11 @@ export interface AutocannonTask {
   bodyBase64: string;
   connections: number;
   durationSec: number;
+  /**
+   * Make every request distinct by adding one unknown id to OtherCachedUpdateIDs (the answer
+   * then names it out of scope), so no two requests share a memoized scan.
+   */
+  distinct?: boolean;
 }
 
 export interface AutocannonFigures {
@@ -77,14 +82,28 @@ export interface FirstScanFigures {
 async function runAutocannon(t: AutocannonTask): Promise<AutocannonFigures> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
+  const body = Buffer.from(t.bodyBase64, 'base64').toString('utf8');
+  const at = body.indexOf('</OtherCachedUpdateIDs>');
+  let counter = 0;
   const r = await autocannon({
     url: t.url,
     method: 'POST',
     headers: t.headers,
-    body: Buffer.from(t.bodyBase64, 'base64') as unknown as string,
+    body,
     connections: t.connections,
     duration: t.durationSec,
     timeout: 10,
+    ...(t.distinct && at > 0
+      ? {
+        requests: [{
+          method: 'POST',
+          setupRequest: (req: Record<string, unknown>) => ({
+            ...req,
+            body: `${body.slice(0, at)}<int>${2_000_000_000 - (counter++ % 1_000_000_000)}</int>${body.slice(at)}`,
+          }),
+        }] as unknown as autocannon.Request[],
+      }
+      : {}),
   });
   const wall = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
