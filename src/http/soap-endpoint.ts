@@ -32,15 +32,14 @@ export function acceptsXpress(req: IncomingMessage): boolean {
 
 function send(req: IncomingMessage, res: ServerResponse, status: number, xml: string): void {
   let body: Buffer = Buffer.from(xml, 'utf8');
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'text/xml; charset=utf-8');
-  res.setHeader('Cache-Control', 'private');
-  res.setHeader('Vary', 'Accept-Encoding');
+  // One writeHead with all headers: cheaper than a setHeader call per header on the hot path.
+  const headers: string[] = ['Content-Type', 'text/xml; charset=utf-8', 'Cache-Control', 'private', 'Vary', 'Accept-Encoding'];
   if (acceptsXpress(req)) {
     body = xpressCompress(body);
-    res.setHeader('Content-Encoding', 'xpress');
+    headers.push('Content-Encoding', 'xpress');
   }
-  res.setHeader('Content-Length', body.length);
+  headers.push('Content-Length', String(body.length));
+  res.writeHead(status, headers);
   res.end(body);
 }
 
@@ -50,8 +49,8 @@ function faultCodeFor(code: string): 'Client' | 'Server' {
 
 export async function handleSoap(service: SoapService, req: IncomingMessage, res: ServerResponse, deps: SoapEndpointDeps): Promise<void> {
   const soapAction = typeof req.headers.soapaction === 'string' ? req.headers.soapaction : '';
-  const actor = `http://${req.headers.host ?? 'localhost'}${service.canonicalPath}`;
   const fault = (errorCode: string, message: string, faultcode: 'Client' | 'Server' | 'VersionMismatch' = faultCodeFor(errorCode)): void => {
+    const actor = `http://${req.headers.host ?? hostOf(req)}${service.canonicalPath}`;
     send(req, res, 500, writeFault({ style: service.style, faultcode, errorCode, message, soapAction, actor }));
   };
   const address = req.socket.remoteAddress ?? null;
