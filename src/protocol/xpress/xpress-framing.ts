@@ -39,7 +39,7 @@ export function xpressCompress(body: Uint8Array, blockSize: number = XPRESS_DEFA
     op = dataStart + packedSize;
   }
   // Copy out so the response does not pin the worst-case-sized scratch buffer.
-  const result = Buffer.allocUnsafeSlow(op);
+  const result = Buffer.allocUnsafe(op);
   scratch.copy(result, 0, 0, op);
   return result;
 }
