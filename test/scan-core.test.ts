@@ -43,7 +43,7 @@ function fullScan(pageSize = 30, filter: string[] = []): { pages: number[][]; in
   const other: number[] = [];
   const pages: number[][] = [];
   for (let i = 0; i < 20; i++) {
-    const p = scanSoftware(snap, { installedNonLeaf: installed, otherCached: other, filterCategoryIds: filter, watermark: 10, pageSize });
+    const p = scanSoftware(snap, { installedNonLeaf: [...installed], otherCached: [...other], filterCategoryIds: filter, watermark: 10, pageSize });
     const ids = p.newEntries.map((e) => snap.entries[e]!.revisionId);
     pages.push(ids);
     for (const e of p.newEntries) (snap.entries[e]!.isLeaf ? other : installed).push(snap.entries[e]!.revisionId);

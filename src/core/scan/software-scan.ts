@@ -1,6 +1,7 @@
 import type { CatalogSnapshot, SnapshotEntry } from './catalog-snapshot.js';
 import { relatedEntries } from './category-filter.js';
 
+/** The id arrays are kept by the scan memo: callers must not change them after the call. */
 export interface SoftwareScanRequest {
   installedNonLeaf: readonly number[];
   otherCached: readonly number[];
@@ -179,39 +180,35 @@ export function satisfiedBy(snap: CatalogSnapshot, installedNonLeaf: readonly nu
 // request and confirmed against the stored request before reuse.
 interface PageMemo {
   hash: number;
-  request: Int32Array;
+  installed: readonly number[];
+  other: readonly number[];
+  watermark: number;
+  pageSize: number;
   filterKey: string;
   page: ScanPage;
 }
 const PAGE_MEMO_SLOTS = 1024;
 const pageMemo = new WeakMap<CatalogSnapshot, Array<PageMemo | undefined>>();
 
-function requestVector(req: SoftwareScanRequest): Int32Array {
-  const v = new Int32Array(4 + req.installedNonLeaf.length + req.otherCached.length);
-  v[0] = req.installedNonLeaf.length;
-  v[1] = req.otherCached.length;
-  v[2] = req.pageSize;
-  v[3] = req.watermark;
-  v.set(req.installedNonLeaf, 4);
-  v.set(req.otherCached, 4 + req.installedNonLeaf.length);
-  return v;
-}
-
-function hashVector(v: Int32Array): number {
-  let h = 0x811c9dc5;
-  for (let k = 0; k < v.length; k++) h = Math.imul(h ^ v[k]!, 0x01000193);
+// The request's own arrays are hashed and kept as they are: no per-request copies, so a
+// stream of all-different requests does not churn native memory.
+function hashRequest(req: SoftwareScanRequest): number {
+  let h = Math.imul(0x811c9dc5 ^ req.installedNonLeaf.length, 0x01000193);
+  h = Math.imul(h ^ req.watermark, 0x01000193);
+  for (const id of req.installedNonLeaf) h = Math.imul(h ^ id, 0x01000193);
+  h = Math.imul(h ^ req.otherCached.length, 0x01000193);
+  for (const id of req.otherCached) h = Math.imul(h ^ id, 0x01000193);
   return h >>> 0;
 }
 
-function sameVector(a: Int32Array, b: Int32Array): boolean {
+function sameIds(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
   for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
   return true;
 }
 
 export function scanSoftware(snap: CatalogSnapshot, req: SoftwareScanRequest): ScanPage {
-  const vector = requestVector(req);
-  const hash = hashVector(vector);
+  const hash = hashRequest(req);
   const filterKey = req.filterCategoryIds.join(',');
   let slots = pageMemo.get(snap);
   if (!slots) {
@@ -220,8 +217,13 @@ export function scanSoftware(snap: CatalogSnapshot, req: SoftwareScanRequest): S
   }
   const slot = hash % PAGE_MEMO_SLOTS;
   const hit = slots[slot];
-  if (hit && hit.hash === hash && hit.filterKey === filterKey && sameVector(hit.request, vector)) return hit.page;
+  if (hit && hit.hash === hash && hit.watermark === req.watermark && hit.pageSize === req.pageSize && hit.filterKey === filterKey
+    && sameIds(hit.installed, req.installedNonLeaf) && sameIds(hit.other, req.otherCached)) {
+    return hit.page;
+  }
   const page = computePage(snap, req);
-  slots[slot] = { hash, request: vector, filterKey, page };
+  slots[slot] = {
+    hash, installed: req.installedNonLeaf, other: req.otherCached, watermark: req.watermark, pageSize: req.pageSize, filterKey, page,
+  };
   return page;
 }
