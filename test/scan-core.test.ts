@@ -134,7 +134,9 @@ test('identical requests are answered from the memo, and any difference in the r
   const { installed, other } = fullScan();
   const req = { installedNonLeaf: installed, otherCached: other, filterCategoryIds: [], watermark: 0, pageSize: 30 };
   const first = scanSoftware(snap, req);
-  assert.equal(scanSoftware(snap, { ...req, installedNonLeaf: [...installed], otherCached: [...other] }), first);
+  const second = scanSoftware(snap, { ...req, installedNonLeaf: [...installed], otherCached: [...other] });
+  assert.deepEqual(second, first);
+  assert.equal(scanSoftware(snap, { ...req, installedNonLeaf: [...installed], otherCached: [...other] }), second, 'kept from the second sighting on');
   assert.equal(scanSoftware(snap, { ...req, watermark: 10 }).changed.length, 0);
   const fewer = scanSoftware(snap, { ...req, otherCached: other.slice(1) });
   assert.equal(fewer.newEntries.length, 1, 'the dropped cached id is offered again');

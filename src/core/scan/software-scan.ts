@@ -188,7 +188,7 @@ interface PageMemo {
   page: ScanPage;
 }
 const PAGE_MEMO_SLOTS = 1024;
-const pageMemo = new WeakMap<CatalogSnapshot, Array<PageMemo | undefined>>();
+const pageMemo = new WeakMap<CatalogSnapshot, { slots: Array<PageMemo | undefined>; seen: Uint32Array }>();
 
 // The request's own arrays are hashed and kept as they are: no per-request copies, so a
 // stream of all-different requests does not churn native memory.
@@ -210,20 +210,26 @@ function sameIds(a: readonly number[], b: readonly number[]): boolean {
 export function scanSoftware(snap: CatalogSnapshot, req: SoftwareScanRequest): ScanPage {
   const hash = hashRequest(req);
   const filterKey = req.filterCategoryIds.join(',');
-  let slots = pageMemo.get(snap);
-  if (!slots) {
-    slots = new Array<PageMemo | undefined>(PAGE_MEMO_SLOTS);
-    pageMemo.set(snap, slots);
+  let memo = pageMemo.get(snap);
+  if (!memo) {
+    memo = { slots: new Array<PageMemo | undefined>(PAGE_MEMO_SLOTS), seen: new Uint32Array(PAGE_MEMO_SLOTS) };
+    pageMemo.set(snap, memo);
   }
   const slot = hash % PAGE_MEMO_SLOTS;
-  const hit = slots[slot];
+  const hit = memo.slots[slot];
   if (hit && hit.hash === hash && hit.watermark === req.watermark && hit.pageSize === req.pageSize && hit.filterKey === filterKey
     && sameIds(hit.installed, req.installedNonLeaf) && sameIds(hit.other, req.otherCached)) {
     return hit.page;
   }
   const page = computePage(snap, req);
-  slots[slot] = {
-    hash, installed: req.installedNonLeaf, other: req.otherCached, watermark: req.watermark, pageSize: req.pageSize, filterKey, page,
-  };
+  // Kept only on a request's second sighting: a stream of one-off requests then retains
+  // nothing but a hash per slot, instead of pushing every request into the old generation.
+  if (memo.seen[slot] === hash) {
+    memo.slots[slot] = {
+      hash, installed: req.installedNonLeaf, other: req.otherCached, watermark: req.watermark, pageSize: req.pageSize, filterKey, page,
+    };
+  } else {
+    memo.seen[slot] = hash;
+  }
   return page;
 }
