@@ -30,6 +30,20 @@ export interface ServerConfig {
   packageServerShare: string | null;
   seedDemoCatalog: boolean;
   logLevel: string;
+  /** the verified content store (files addressed by SHA-1) */
+  contentDir: string;
+  /** Microsoft's signed self-update tree, copied by the admin; served at /selfupdate */
+  selfUpdateDir: string;
+  /** WSUS's "clients download from Microsoft Update": announce the upstream file URLs instead of ours */
+  downloadFromMicrosoft: boolean;
+  /** unreferenced content is deleted by cleanup once it has been orphaned this long */
+  contentOrphanGraceHours: number;
+  /** TLS listener for the SOAP services; null = no HTTPS */
+  httpsPort: number | null;
+  tlsCert: string | null;
+  tlsKey: string | null;
+  /** refuse metadata (SOAP) over plain HTTP; content stays on HTTP */
+  requireHttps: boolean;
   limits: Limits;
 }
 
@@ -79,6 +93,7 @@ function stripUndefined(o: Raw): Raw {
 const KNOWN = new Set([
   'dataDir', 'databaseFile', 'host', 'httpPort', 'contentPort', 'targetingMode', 'pageSize',
   'maxExtendedUpdatesPerRequest', 'cookieLifetimeSeconds', 'packageServerShare', 'seedDemoCatalog', 'logLevel', 'limits',
+  'contentDir', 'selfUpdateDir', 'downloadFromMicrosoft', 'contentOrphanGraceHours', 'httpsPort', 'tlsCert', 'tlsKey', 'requireHttps',
 ]);
 
 export function validate(raw: Raw, dataDir: string): ServerConfig {
@@ -95,6 +110,14 @@ export function validate(raw: Raw, dataDir: string): ServerConfig {
     return n;
   };
   const httpPort = int('httpPort', 8530, 0, 65535);
+  const bool = (k: string, def: boolean): boolean => {
+    const v = raw[k];
+    if (v === undefined) return def;
+    if (v === true || v === 'true') return true;
+    if (v === false || v === 'false') return false;
+    problems.push(`${k} must be true or false (got ${JSON.stringify(v)})`);
+    return def;
+  };
   const mode = raw.targetingMode ?? 'server';
   if (mode !== 'server' && mode !== 'client') problems.push(`targetingMode must be "server" or "client" (got ${JSON.stringify(mode)})`);
   const limitsRaw = (raw.limits ?? {}) as Raw;
@@ -117,8 +140,21 @@ export function validate(raw: Raw, dataDir: string): ServerConfig {
     packageServerShare: typeof raw.packageServerShare === 'string' ? raw.packageServerShare : null,
     seedDemoCatalog: raw.seedDemoCatalog === undefined ? true : raw.seedDemoCatalog === true || raw.seedDemoCatalog === 'true',
     logLevel: typeof raw.logLevel === 'string' ? raw.logLevel : 'info',
+    contentDir: typeof raw.contentDir === 'string' ? resolve(dataDir, raw.contentDir) : join(dataDir, 'content'),
+    selfUpdateDir: typeof raw.selfUpdateDir === 'string' ? resolve(dataDir, raw.selfUpdateDir) : join(dataDir, 'selfupdate'),
+    downloadFromMicrosoft: bool('downloadFromMicrosoft', false),
+    contentOrphanGraceHours: int('contentOrphanGraceHours', 24, 0, 24 * 365),
+    httpsPort: raw.httpsPort === undefined || raw.httpsPort === null
+      ? (raw.tlsCert !== undefined && raw.tlsKey !== undefined ? 8531 : null)
+      : int('httpsPort', 8531, 0, 65535),
+    tlsCert: typeof raw.tlsCert === 'string' ? resolve(dataDir, raw.tlsCert) : null,
+    tlsKey: typeof raw.tlsKey === 'string' ? resolve(dataDir, raw.tlsKey) : null,
+    requireHttps: bool('requireHttps', false),
     limits,
   };
+  if ((cfg.tlsCert === null) !== (cfg.tlsKey === null)) problems.push('tlsCert and tlsKey must be given together');
+  if (cfg.httpsPort !== null && cfg.tlsCert === null) problems.push('httpsPort needs tlsCert and tlsKey');
+  if (cfg.requireHttps && cfg.httpsPort === null) problems.push('requireHttps needs an HTTPS listener (httpsPort, tlsCert, tlsKey)');
   if (!['error', 'warn', 'info', 'debug'].includes(cfg.logLevel)) problems.push(`logLevel must be error, warn, info or debug`);
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(cfg);
