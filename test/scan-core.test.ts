@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildSnapshot, type SnapshotInput } from '../src/core/scan/catalog-snapshot.js';
+import { applyDeploymentStates, buildSnapshot, type SnapshotInput } from '../src/core/scan/catalog-snapshot.js';
 import { scanSoftware } from '../src/core/scan/software-scan.js';
 import { resolveDeployment } from '../src/core/scan/deployment.js';
 import { effectiveGroups } from '../src/core/targeting/group-tree.js';
@@ -141,4 +141,21 @@ test('identical requests are answered from the memo, and any difference in the r
   const fewer = scanSoftware(snap, { ...req, otherCached: other.slice(1) });
   assert.equal(fewer.newEntries.length, 1, 'the dropped cached id is offered again');
   assert.equal(scanSoftware(snap, { ...req, filterCategoryIds: [C(4)] }).newEntries.length, 0);
+});
+
+test('a deployment refresh gives the same answers as a full rebuild with the same declines', () => {
+  const states = new Map([
+    [C(6), { declined: true, changeSeq: 20, changedAt: '2026-11-05T00:00:00.000Z' }],
+    [C(9), { declined: false, changeSeq: 21, changedAt: '2026-11-06T00:00:00.000Z' }],
+  ]);
+  const refreshed = applyDeploymentStates(snap, states, 21);
+  const rebuilt = buildSnapshot(rows.map((r) => {
+    const st = states.get(r.updateId);
+    return st ? { ...r, declined: st.declined, changeSeq: Math.max(r.changeSeq, st.changeSeq), changedAt: st.changedAt } : r;
+  }), rows.map((r) => ({ id: r.revisionId, updateId: r.updateId })), 1, 21);
+  const view = (s: typeof snap) => s.entries.map((e) => [e.updateId, e.delivered, e.isBundleChild, e.changeSeq, e.changedDate]);
+  assert.deepEqual(view(refreshed), view(rebuilt));
+  assert.equal(refreshed.entries[snap.byUpdateId.get(C(7))!]!.delivered, false, 'a declined bundle takes its member with it');
+  assert.equal(refreshed.entries[snap.byUpdateId.get(C(9))!]!.delivered, true, 'undeclined');
+  assert.equal(refreshed.dependents, snap.dependents, 'the catalog part is shared');
 });

@@ -36,7 +36,7 @@ export async function startServer(config: ServerConfig, log: Logger, clock: () =
   const computers = createComputersStore(db);
   const events = createEventsStore(db);
   const views = createCatalogViewHolder(db, catalog, targeting, (ms, v) =>
-    log.info('catalog loaded', { revisions: v.snapshot.entries.length, generation: v.snapshot.generation, ms: Math.round(ms) }));
+    log.info('catalog view loaded', { revisions: v.snapshot.entries.length, generation: v.snapshot.generation, changeSeq: v.snapshot.changeSeqHigh, ms: Math.round(ms) }));
   views.current();
   const sessions = createClientSessionService({
     keys: { serverId: identity.serverId, key: identity.cookieKey },

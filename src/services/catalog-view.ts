@@ -2,7 +2,7 @@ import type { Db } from '../store/database.js';
 import type { CatalogStore } from '../store/catalog.store.js';
 import type { TargetingStore } from '../store/targeting.store.js';
 import { readCounter } from '../store/server-identity.store.js';
-import { buildSnapshot, type CatalogSnapshot } from '../core/scan/catalog-snapshot.js';
+import { applyDeploymentStates, buildSnapshot, type CatalogSnapshot } from '../core/scan/catalog-snapshot.js';
 import type { Approval } from '../core/scan/deployment.js';
 import type { GroupNode } from '../core/targeting/group-tree.js';
 
@@ -31,16 +31,7 @@ export function createCatalogViewHolder(db: Db, catalog: CatalogStore, targeting
     checkedThisTurn = false;
   };
 
-  function build(): CatalogView {
-    const t0 = performance.now();
-    const generation = readCounter(db, 'catalog_generation');
-    const changeSeq = readCounter(db, 'change_seq');
-    const rows = catalog.currentRevisions().map((r) => ({
-      ...r,
-      changeSeq: Math.max(r.changeSeq, r.deploymentChangeSeq),
-      changedAt: r.deploymentChangedAt > r.ingestedAt ? r.deploymentChangedAt : r.ingestedAt,
-    }));
-    const snapshot = buildSnapshot(rows, catalog.allRevisionIds(), generation, changeSeq);
+  function approvalsOf(snapshot: CatalogSnapshot): Map<number, Approval[]> {
     const approvals = new Map<number, Approval[]>();
     for (const a of targeting.approvals()) {
       const ei = snapshot.byUpdateId.get(a.updateId);
@@ -49,14 +40,43 @@ export function createCatalogViewHolder(db: Db, catalog: CatalogStore, targeting
       list.push({ groupId: a.groupId, action: a.action, deadline: a.deadline, deploymentId: a.deploymentId, approvedAt: a.approvedAt });
       approvals.set(ei, list);
     }
+    return approvals;
+  }
+
+  function assemble(snapshot: CatalogSnapshot): CatalogView {
     const groupList = targeting.groups();
-    const v: CatalogView = {
+    return {
       snapshot,
-      approvals,
+      approvals: approvalsOf(snapshot),
       groups: new Map(groupList.map((g) => [g.id, g])),
       groupsByName: new Map(groupList.map((g) => [g.name.toLowerCase(), g])),
     };
+  }
+
+  /** Full load: after imports (the catalog itself changed). */
+  function build(): CatalogView {
+    const t0 = performance.now();
+    const generation = readCounter(db, 'catalog_generation');
+    const changeSeq = readCounter(db, 'change_seq');
+    const rows = catalog.currentRevisions().map((r) => ({
+      ...r,
+      changeSeq: Math.max(r.changeSeq, r.deploymentChangeSeq),
+      changedAt: r.deploymentChangedAt > r.ingestedAt ? r.deploymentChangedAt : r.ingestedAt,
+      revisionChangeSeq: r.changeSeq,
+      revisionChangedAt: r.ingestedAt,
+    }));
+    const v = assemble(buildSnapshot(rows, catalog.allRevisionIds(), generation, changeSeq));
     lastGeneration = generation;
+    lastChangeSeq = changeSeq;
+    onReload?.(performance.now() - t0, v);
+    return v;
+  }
+
+  /** Deployment refresh: approvals, declines, groups changed; the catalog part is reused. */
+  function refresh(prev: CatalogView): CatalogView {
+    const t0 = performance.now();
+    const changeSeq = readCounter(db, 'change_seq');
+    const v = assemble(applyDeploymentStates(prev.snapshot, catalog.deploymentStates(), changeSeq));
     lastChangeSeq = changeSeq;
     onReload?.(performance.now() - t0, v);
     return v;
@@ -73,9 +93,8 @@ export function createCatalogViewHolder(db: Db, catalog: CatalogStore, targeting
       const dv = dataVersion.get() as number;
       if (view === null || dv !== lastDataVersion) {
         lastDataVersion = dv;
-        if (view === null || readCounter(db, 'catalog_generation') !== lastGeneration || readCounter(db, 'change_seq') !== lastChangeSeq) {
-          view = build();
-        }
+        if (view === null || readCounter(db, 'catalog_generation') !== lastGeneration) view = build();
+        else if (readCounter(db, 'change_seq') !== lastChangeSeq) view = refresh(view);
         // Any write by another process may have moved a computer or changed a group: caches
         // derived from those rows are dropped even when the catalog itself is unchanged.
         for (const l of listeners) l();

@@ -94,6 +94,9 @@ export function createCatalogStore(db: Db) {
             r.implicit_deployment_id AS implicitDeploymentId, r.change_seq AS changeSeq, r.ingested_at AS ingestedAt
        FROM updates u JOIN revisions r ON r.id = u.current_revision_id`,
   );
+  const deploymentRows = db.prepare<[], { update_id: string; declined: number; deployment_change_seq: number; deployment_changed_at: string }>(
+    'SELECT update_id, declined, deployment_change_seq, deployment_changed_at FROM updates',
+  );
   const allRevisionIds = db.prepare<[], { id: number; updateId: string }>(
     'SELECT r.id AS id, u.update_id AS updateId FROM revisions r JOIN updates u ON u.id = r.update_pk',
   );
@@ -188,6 +191,13 @@ export function createCatalogStore(db: Db) {
         bundledUpdates: JSON.parse(r.bundledUpdates as string) as UpdateIdentity[],
         driver: r.driver ? (JSON.parse(r.driver as string) as DriverInfo) : null,
       }));
+    },
+
+    /** Per update: what approvals and declines change (cheap; no revision rows are read). */
+    deploymentStates(): Map<string, { declined: boolean; changeSeq: number; changedAt: string }> {
+      return new Map(deploymentRows.all().map((r) => [r.update_id, {
+        declined: r.declined === 1, changeSeq: r.deployment_change_seq, changedAt: r.deployment_changed_at,
+      }]));
     },
 
     allRevisionIds(): Array<{ id: number; updateId: string }> {

@@ -85,7 +85,8 @@ export function createTargetingStore(db: Db) {
         }
         const id = randomUUID();
         insertGroup.run(id, clean, parentId, 0, now.toISOString());
-        nextCounter(db, 'catalog_generation');
+        // Groups shape deployments, not the catalog: a deployment refresh picks them up.
+        nextCounter(db, 'change_seq');
         return { id, name: clean, parentId };
       }).immediate();
     },

@@ -23,6 +23,16 @@ export interface SnapshotInput {
   changeSeq: number;
   /** ISO time of the last change to this revision's implicit deployment */
   changedAt: string;
+  /** the revision's own change (ingest, IsLeaf flip) without deployment changes; defaults to changeSeq */
+  revisionChangeSeq?: number;
+  revisionChangedAt?: string;
+}
+
+/** What approvals and declines change, per update: applied without rebuilding the catalog part. */
+export interface DeploymentState {
+  declined: boolean;
+  changeSeq: number;
+  changedAt: string;
 }
 
 export interface SnapshotEntry {
@@ -46,6 +56,10 @@ export interface SnapshotEntry {
   implicitDeploymentId: number;
   changeSeq: number;
   changedDate: string;
+  expired: boolean;
+  declined: boolean;
+  revisionChangeSeq: number;
+  revisionChangedAt: string;
 }
 
 export interface CatalogSnapshot {
@@ -108,6 +122,10 @@ export function buildSnapshot(
       isBundle: r.bundledUpdates.length > 0,
       isBundleChild: false,
       delivered: !r.declined && r.publicationState !== 'Expired',
+      expired: r.publicationState === 'Expired',
+      declined: r.declined,
+      revisionChangeSeq: r.revisionChangeSeq ?? r.changeSeq,
+      revisionChangedAt: r.revisionChangedAt ?? r.changedAt,
       clauses,
       unsatisfiable,
       categoryParents: Int32Array.from(categoryParents),
@@ -119,21 +137,7 @@ export function buildSnapshot(
     };
   });
 
-  // A bundle child exists for clients only through a bundle they can see.
-  const bundledBy = new Int32Array(entries.length);
-  const bundledByDelivered = new Int32Array(entries.length);
-  for (const e of entries) {
-    for (const c of e.bundleChildren) {
-      bundledBy[c]!++;
-      if (e.delivered) bundledByDelivered[c]!++;
-    }
-  }
-  for (const e of entries) {
-    if (bundledBy[e.index]! > 0) {
-      e.isBundleChild = bundledByDelivered[e.index]! > 0;
-      if (!e.isBundleChild) e.delivered = false;
-    }
-  }
+  resolveBundleMembership(entries);
 
   let maxRev = 0;
   for (const r of allRevisions) maxRev = Math.max(maxRev, r.id);
@@ -183,10 +187,7 @@ export function buildSnapshot(
 
   return {
     generation,
-    entries,
-    revisionIdOf: Int32Array.from(entries, (e) => e.revisionId),
-    changeSeqOf: Float64Array.from(entries, (e) => e.changeSeq),
-    softwareDeliverable: Uint8Array.from(entries, (e) => (e.delivered && e.kind !== 'Driver' ? 1 : 0)),
+    ...deliveryArrays(entries),
     byUpdateId,
     entryOfRevision,
     isCurrentRevision,
@@ -205,4 +206,59 @@ export function deliveredEntry(s: CatalogSnapshot, revisionId: number): Snapshot
   if (revisionId <= 0 || revisionId >= s.isCurrentRevision.length || !s.isCurrentRevision[revisionId]) return undefined;
   const e = s.entries[s.entryOfRevision[revisionId]!];
   return e && e.delivered ? e : undefined;
+}
+
+// A bundle child exists for clients only through a bundle they can see.
+function resolveBundleMembership(entries: SnapshotEntry[]): void {
+  const bundledBy = new Int32Array(entries.length);
+  const bundledByDelivered = new Int32Array(entries.length);
+  for (const e of entries) {
+    for (const c of e.bundleChildren) {
+      bundledBy[c]!++;
+      if (e.delivered) bundledByDelivered[c]!++;
+    }
+  }
+  for (const e of entries) {
+    if (bundledBy[e.index]! > 0) {
+      e.isBundleChild = bundledByDelivered[e.index]! > 0;
+      if (!e.isBundleChild) e.delivered = false;
+    }
+  }
+}
+
+function deliveryArrays(entries: SnapshotEntry[]): Pick<CatalogSnapshot, 'entries' | 'revisionIdOf' | 'changeSeqOf' | 'softwareDeliverable'> {
+  return {
+    entries,
+    revisionIdOf: Int32Array.from(entries, (e) => e.revisionId),
+    changeSeqOf: Float64Array.from(entries, (e) => e.changeSeq),
+    softwareDeliverable: Uint8Array.from(entries, (e) => (e.delivered && e.kind !== 'Driver' ? 1 : 0)),
+  };
+}
+
+/**
+ * A new snapshot for changed approvals or declines: the catalog part (prerequisite indexes,
+ * dependents, revision maps) is shared with `prev`; only the per-entry deployment fields are
+ * recomputed. An approval then costs milliseconds instead of a full catalog load.
+ */
+export function applyDeploymentStates(
+  prev: CatalogSnapshot,
+  states: ReadonlyMap<string, DeploymentState>,
+  changeSeqHigh: number,
+): CatalogSnapshot {
+  const entries = prev.entries.map((e): SnapshotEntry => {
+    const st = states.get(e.updateId);
+    const declined = st ? st.declined : e.declined;
+    const depSeq = st ? st.changeSeq : 0;
+    const depAt = st ? st.changedAt : '';
+    return {
+      ...e,
+      declined,
+      delivered: !declined && !e.expired,
+      isBundleChild: false,
+      changeSeq: Math.max(e.revisionChangeSeq, depSeq),
+      changedDate: (depAt > e.revisionChangedAt ? depAt : e.revisionChangedAt).slice(0, 10),
+    };
+  });
+  resolveBundleMembership(entries);
+  return { ...prev, ...deliveryArrays(entries), changeSeqHigh, filterCache: new Map() };
 }
