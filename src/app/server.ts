@@ -14,6 +14,7 @@ import { createScanService } from '../services/scan.service.js';
 import { createUpdateInfoService } from '../services/update-info.service.js';
 import { createReportingService } from '../services/reporting.service.js';
 import { createClientHandler } from '../http/client-app.js';
+import { createContentStore } from '../services/content-store.service.js';
 import { SERVER_VERSION } from '../version.js';
 
 export interface RunningServer {
@@ -47,6 +48,7 @@ export async function startServer(config: ServerConfig, log: Logger, clock: () =
   let listeningPort = config.httpPort;
   const info = createUpdateInfoService({ config, views, catalog, contentPort: () => config.contentPort ?? listeningPort });
   const reporting = createReportingService({ config, events, clock, log });
+  const content = createContentStore({ db, dir: config.contentDir, log, clock, orphanGraceHours: config.contentOrphanGraceHours });
 
   const flush = (): void => {
     try {
@@ -83,6 +85,7 @@ export async function startServer(config: ServerConfig, log: Logger, clock: () =
         http.closeIdleConnections();
       });
       flush();
+      await content.close();
       db.close();
       log.info('server stopped');
     },

@@ -7,11 +7,12 @@ import { importCommand, importHelp } from './commands/import.command.js';
 import { approveCommand, approveHelp, declineCommand, declineHelp } from './commands/approvals.command.js';
 import { groupsCommand, groupsHelp } from './commands/groups.command.js';
 import { fixturesCommand, fixturesHelp } from './commands/fixtures.command.js';
+import { contentCommand, contentHelp } from './commands/content.command.js';
 
 const HELP = `wsus — a WSUS-compatible Windows update server
 
 Commands:
-${[serveHelp, importHelp, fixturesHelp, approveHelp, declineHelp, groupsHelp].join('\n\n')}
+${[serveHelp, importHelp, fixturesHelp, approveHelp, declineHelp, groupsHelp, contentHelp].join('\n\n')}
 
 Every command takes --data DIR (default ./data, or $WSUS_DATA). Exit codes: 0 ok, 1 failed,
 2 usage error, 3 not found, 4 conflict.`;
@@ -33,6 +34,7 @@ async function main(argv: string[]): Promise<number> {
     case 'decline': return declineCommand(rest, true);
     case 'undecline': return declineCommand(rest, false);
     case 'groups': return groupsCommand(rest);
+    case 'content': return contentCommand(rest);
     case undefined: case 'help': case '--help': case '-h':
       process.stdout.write(`${HELP}\n`);
       return command === undefined ? 2 : 0;

@@ -135,4 +135,18 @@ export const migrations: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX events_by_client ON events(client_id, time_at_target);
   `,
+  /* 2: the verified content store (files addressed by SHA-1; bytes under contentDir) */ `
+  CREATE TABLE content (
+    sha1_hex TEXT PRIMARY KEY,                    -- upper-case hex; the file is contentDir/<last two hex>/<sha1_hex>
+    size INTEGER NOT NULL,
+    sha256 TEXT,                                  -- base64, checked when the file entered the store
+    state TEXT NOT NULL CHECK (state IN ('present', 'quarantined')),
+    stored_at TEXT NOT NULL,                      -- when it became visible: Last-Modified and ETag derive from it
+    verified_at TEXT,                             -- last time both digests were computed over the bytes on disk
+    error TEXT,                                   -- why it was quarantined
+    quarantine_file TEXT,                         -- name under contentDir/.quarantine/, kept for inspection
+    orphaned_at TEXT                              -- first seen unreferenced by any files row; deleted after the grace period
+  ) WITHOUT ROWID;
+  CREATE INDEX content_orphaned ON content(orphaned_at) WHERE orphaned_at IS NOT NULL;
+  `,
 ];

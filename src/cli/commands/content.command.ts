@@ -1,0 +1,124 @@
+import type { Writable } from 'node:stream';
+import { createContentStore, type ContentStore } from '../../services/content-store.service.js';
+import { flag, parseArgs, UsageError } from '../args.js';
+import { openDataDir } from '../context.js';
+import { progressReporter } from '../progress.js';
+
+export const contentHelp = `wsus content import [--data DIR] [--json] PATH...
+  Ingests local update files (folders are walked, symlinks skipped), matched to the metadata by
+  SHA-1; each is verified against SHA-1, SHA-256 and size before it is served. Files that fail
+  are quarantined under CONTENT/.quarantine. Files no update references are reported and left
+  alone. Exit 1 when a file was mismatched or unreadable.
+wsus content verify [--deep] [--data DIR] [--json]
+  Checks every stored file (size; --deep: both digests). Bad files are quarantined, missing ones
+  forgotten. Exit 1 when problems were found.
+wsus content cleanup [--dry-run] [--data DIR] [--json]
+  Deletes content no update references any more once orphaned for contentOrphanGraceHours,
+  and files left by interrupted writes.
+wsus content stats [--data DIR] [--json]
+  Example: wsus content import --data ./data /mnt/wsuscontent`;
+
+export interface CommandIo {
+  out: Writable;
+  err: Writable;
+}
+
+const stdio: CommandIo = { out: process.stdout, err: process.stderr };
+const MAX_LISTED = 20;
+
+async function withStore(dataDir: string | undefined, body: (store: ContentStore) => Promise<number>): Promise<number> {
+  const ctx = openDataDir(dataDir);
+  const store = createContentStore({
+    db: ctx.db, dir: ctx.config.contentDir, log: ctx.log, clock: () => new Date(), orphanGraceHours: ctx.config.contentOrphanGraceHours,
+  });
+  try {
+    return await body(store);
+  } finally {
+    await store.close();
+    ctx.db.close();
+  }
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function listed<T>(io: CommandIo, items: readonly T[], line: (t: T) => string): void {
+  for (const t of items.slice(0, MAX_LISTED)) io.err.write(`${line(t)}\n`);
+  if (items.length > MAX_LISTED) io.err.write(`... and ${items.length - MAX_LISTED} more\n`);
+}
+
+export async function contentCommand(argv: string[], io: CommandIo = stdio): Promise<number> {
+  const [verb, ...rest] = argv;
+  switch (verb) {
+    case 'import': {
+      const args = parseArgs(rest, ['data'], ['json']);
+      if (args.positional.length === 0) throw new UsageError('content import needs at least one file or folder');
+      return withStore(flag(args, 'data'), async (store) => {
+        const progress = progressReporter('content import');
+        const r = await store.importFiles(args.positional, (p) =>
+          progress(p.done, p.total, `stored ${p.report.stored}, present ${p.report.alreadyPresent}, unknown ${p.report.unknown}, mismatched ${p.report.mismatched}`));
+        if (args.flags.get('json')) io.out.write(`${JSON.stringify(r, null, 2)}\n`);
+        else {
+          listed(io, r.problems, (p) => `${p.kind} ${p.path}: ${p.detail}`);
+          io.out.write(`content import: ${r.total} files: ${r.stored} stored, ${r.alreadyPresent} already present, `
+            + `${r.unknown} unknown, ${r.mismatched} mismatched (quarantined), ${r.skipped} skipped\n`);
+        }
+        // Unknown files are normal (a content share holds more than this catalog); bad bytes are not.
+        return r.mismatched > 0 || r.problems.some((p) => p.kind === 'failed') ? 1 : 0;
+      });
+    }
+    case 'verify': {
+      const args = parseArgs(rest, ['data'], ['json', 'deep']);
+      if (args.positional.length) throw new UsageError('content verify takes no arguments');
+      return withStore(flag(args, 'data'), async (store) => {
+        const deep = args.flags.get('deep') === true;
+        const progress = progressReporter(deep ? 'content verify --deep' : 'content verify');
+        const r = await store.verify({ deep, onProgress: progress });
+        const failures = r.problems.filter((p) => p.action !== 'adopted');
+        if (args.flags.get('json')) io.out.write(`${JSON.stringify(r, null, 2)}\n`);
+        else {
+          listed(io, r.problems, (p) => `${p.problem} ${p.sha1Hex}: ${p.detail} (${p.action})`);
+          io.out.write(`content verify${deep ? ' --deep' : ''}: ${r.checked} checked, ${r.ok} ok, ${r.missing} missing, `
+            + `${r.quarantined} quarantined, ${r.untracked} untracked\n`);
+        }
+        return failures.length > 0 ? 1 : 0;
+      });
+    }
+    case 'cleanup': {
+      const args = parseArgs(rest, ['data'], ['json', 'dry-run']);
+      if (args.positional.length) throw new UsageError('content cleanup takes no arguments');
+      return withStore(flag(args, 'data'), async (store) => {
+        const r = await store.cleanup({ dryRun: args.flags.get('dry-run') === true });
+        if (args.flags.get('json')) io.out.write(`${JSON.stringify(r, null, 2)}\n`);
+        else {
+          const verb = r.dryRun ? 'would delete' : 'deleted';
+          listed(io, r.deleted, (d) => `${verb} ${d.sha1Hex} (${d.state}, ${d.size} bytes)`);
+          io.out.write(`content cleanup${r.dryRun ? ' (dry run)' : ''}: ${verb} ${r.deleted.length} files (${mb(r.reclaimedBytes)}), `
+            + `${r.markedOrphaned.length} newly orphaned (kept ${r.graceHours} h), ${r.unorphaned} referenced again, `
+            + `${r.tmpRemoved.length + r.partialRemoved.length} interrupted writes and ${r.quarantineRemoved.length} old quarantined files ${r.dryRun ? 'to remove' : 'removed'}\n`);
+        }
+        return 0;
+      });
+    }
+    case 'stats': {
+      const args = parseArgs(rest, ['data'], ['json']);
+      if (args.positional.length) throw new UsageError('content stats takes no arguments');
+      return withStore(flag(args, 'data'), async (store) => {
+        const s = await store.stats();
+        if (args.flags.get('json')) io.out.write(`${JSON.stringify(s, null, 2)}\n`);
+        else {
+          io.out.write(`referenced by metadata: ${s.known} files (${mb(s.knownBytes)})\n`
+            + `present: ${s.present} (${mb(s.presentBytes)})\n`
+            + `missing: ${s.missing} (${mb(s.missingBytes)})\n`
+            + `quarantined: ${s.quarantined} (${s.quarantineFiles} files kept)\n`
+            + `orphaned (awaiting cleanup): ${s.orphaned}\n`
+            + `partial downloads: ${s.partialFiles}\n`);
+        }
+        return 0;
+      });
+    }
+    default:
+      throw new UsageError('usage: wsus content import|verify|cleanup|stats (see wsus help)');
+  }
+}

@@ -1,0 +1,106 @@
+import { lstatSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import type { StoredContent } from '../../core/content/content-types.js';
+import type { ContentRecords } from '../../store/content.store.js';
+import type { Logger } from '../../logger.js';
+import { checkContent, type ComputedDigest, type ContentExpectation } from './content-digest.js';
+import { ContentRejectedError } from './content-errors.js';
+import { fsyncDir, type ContentLayout } from './content-layout.js';
+
+// The one gate into the store: bytes that are already written and fsynced somewhere under the
+// content root become visible only when they match their expectation; otherwise they go to
+// quarantine. Nothing else renames into a digest's path.
+
+export interface CommitDeps {
+  layout: ContentLayout;
+  records: ContentRecords;
+  log: Logger;
+  clock: () => Date;
+}
+
+export type IngestOutcome = 'stored' | 'already-present';
+
+export interface IngestResult {
+  outcome: IngestOutcome;
+  content: StoredContent;
+}
+
+/**
+ * The servable file for a digest: a 'present' row AND a regular file (not a symlink) of the
+ * recorded size at its path. One indexed lookup and one lstat; never hashes.
+ */
+export function presentFile(layout: ContentLayout, records: ContentRecords, sha1Hex: string): StoredContent | undefined {
+  const row = records.present(sha1Hex);
+  if (!row) return undefined;
+  const path = layout.storePath(sha1Hex);
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return undefined;
+  }
+  if (!st.isFile() || st.size !== row.size) return undefined;
+  const found: StoredContent = { sha1Hex, size: row.size, path, storedAtMs: Date.parse(row.storedAt) };
+  if (row.sha256) found.sha256 = row.sha256;
+  return found;
+}
+
+export async function commitOrQuarantine(
+  deps: CommitDeps,
+  from: string,
+  expected: ContentExpectation,
+  actual: ComputedDigest,
+): Promise<IngestResult> {
+  const { layout, records, log } = deps;
+  const hex = expected.sha1Hex;
+  const mismatch = checkContent(expected, actual);
+  if (mismatch) {
+    const file = await quarantine(deps, from, hex, actual, mismatch.message, false);
+    log.warn('content rejected', { sha1: hex, reason: mismatch.reason, error: mismatch.message, quarantineFile: file });
+    throw new ContentRejectedError(hex, mismatch.reason, mismatch.message, file);
+  }
+  // Identical bytes are already served: keep the first copy so its ETag and Last-Modified stay stable.
+  const existing = presentFile(layout, records, hex);
+  if (existing) {
+    await rm(from, { force: true });
+    return { outcome: 'already-present', content: existing };
+  }
+  const dest = layout.storePath(hex);
+  await mkdir(dirname(dest), { recursive: true });
+  await rename(from, dest);
+  await fsyncDir(dirname(dest));
+  const previous = records.get(hex);
+  const at = deps.clock().toISOString();
+  // The computed SHA-256 is recorded even when the metadata has none, so a deep verify can check it later.
+  records.markPresent({ sha1Hex: hex, size: actual.size, sha256: actual.sha256Base64, at });
+  if (previous?.quarantineFile) await rm(join(layout.quarantineDir, previous.quarantineFile), { force: true });
+  log.info('content stored', { sha1: hex, size: actual.size });
+  return { outcome: 'stored', content: presentFile(layout, records, hex) ?? { sha1Hex: hex, size: actual.size, path: dest, storedAtMs: Date.parse(at), sha256: actual.sha256Base64 } };
+}
+
+/**
+ * Moves bad bytes aside for inspection and records why. At most one quarantined copy is kept
+ * per digest, so an upstream that keeps sending bad bytes cannot fill the disk. A present good
+ * copy is only demoted when `demotePresent` (verify found the served file itself bad).
+ */
+export async function quarantine(
+  deps: CommitDeps,
+  from: string,
+  sha1Hex: string,
+  actual: { size: number; sha256Base64?: string | undefined },
+  reason: string,
+  demotePresent: boolean,
+): Promise<string> {
+  const { layout, records } = deps;
+  const now = deps.clock();
+  const name = `${sha1Hex}.${now.toISOString().replace(/[-:.]/g, '')}.${randomBytes(4).toString('hex')}`;
+  await mkdir(layout.quarantineDir, { recursive: true });
+  await rename(from, join(layout.quarantineDir, name));
+  const row = records.get(sha1Hex);
+  if (row?.state === 'present' && !demotePresent) return name;
+  records.markQuarantined({ sha1Hex, size: actual.size, sha256: actual.sha256Base64 ?? null, at: now.toISOString(), error: reason, file: name });
+  if (row?.quarantineFile && row.quarantineFile !== name) await rm(join(layout.quarantineDir, row.quarantineFile), { force: true });
+  return name;
+}

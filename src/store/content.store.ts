@@ -1,0 +1,171 @@
+import type { Db } from './database.js';
+
+// All SQL of the content store: the `content` table (what is on disk and in which state) and
+// the reads of `files` it needs (what the metadata expects a digest to be). Digests are
+// upper-case hex, validated by the caller.
+
+export type ContentState = 'present' | 'quarantined';
+
+export interface ContentRow {
+  sha1Hex: string;
+  size: number;
+  sha256: string | null;
+  state: ContentState;
+  storedAt: string;
+  verifiedAt: string | null;
+  error: string | null;
+  quarantineFile: string | null;
+  orphanedAt: string | null;
+}
+
+/** What the metadata says a digest must be. */
+export interface MetadataExpectation {
+  size: number;
+  sha256: string | null;
+}
+
+export interface ContentCounts {
+  present: number;
+  presentBytes: number;
+  quarantined: number;
+  orphaned: number;
+  /** distinct digests referenced by metadata */
+  known: number;
+  knownBytes: number;
+  /** referenced digests with no present file */
+  missing: number;
+  missingBytes: number;
+}
+
+interface RawRow {
+  sha1_hex: string;
+  size: number;
+  sha256: string | null;
+  state: ContentState;
+  stored_at: string;
+  verified_at: string | null;
+  error: string | null;
+  quarantine_file: string | null;
+  orphaned_at: string | null;
+}
+
+const COLUMNS = 'sha1_hex, size, sha256, state, stored_at, verified_at, error, quarantine_file, orphaned_at';
+
+function toRow(r: RawRow): ContentRow {
+  return {
+    sha1Hex: r.sha1_hex, size: r.size, sha256: r.sha256, state: r.state, storedAt: r.stored_at,
+    verifiedAt: r.verified_at, error: r.error, quarantineFile: r.quarantine_file, orphanedAt: r.orphaned_at,
+  };
+}
+
+export function createContentRecords(db: Db) {
+  // The hot path of every content request: one indexed lookup, nothing else.
+  const presentQ = db.prepare<[string], { size: number; sha256: string | null; stored_at: string }>(
+    "SELECT size, sha256, stored_at FROM content WHERE sha1_hex = ? AND state = 'present'",
+  );
+  const knownQ = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM files WHERE sha1_hex = ? LIMIT 1');
+  // Several revisions may list one digest; a row that carries a SHA-256 is the stricter expectation.
+  const expectationQ = db.prepare<[string], { size: number; sha256: string | null }>(
+    'SELECT size, sha256 FROM files WHERE sha1_hex = ? ORDER BY sha256 IS NULL LIMIT 1',
+  );
+  const getQ = db.prepare<[string], RawRow>(`SELECT ${COLUMNS} FROM content WHERE sha1_hex = ?`);
+  const pageQ = db.prepare<[ContentState, string, number], RawRow>(
+    `SELECT ${COLUMNS} FROM content WHERE state = ? AND sha1_hex > ? ORDER BY sha1_hex LIMIT ?`,
+  );
+  const upsertPresent = db.prepare(
+    `INSERT INTO content (sha1_hex, size, sha256, state, stored_at, verified_at)
+     VALUES (@sha1Hex, @size, @sha256, 'present', @at, @at)
+     ON CONFLICT (sha1_hex) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256, state = 'present',
+       stored_at = excluded.stored_at, verified_at = excluded.verified_at, error = NULL, quarantine_file = NULL,
+       orphaned_at = NULL`,
+  );
+  const upsertQuarantined = db.prepare(
+    `INSERT INTO content (sha1_hex, size, sha256, state, stored_at, error, quarantine_file)
+     VALUES (@sha1Hex, @size, @sha256, 'quarantined', @at, @error, @file)
+     ON CONFLICT (sha1_hex) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256, state = 'quarantined',
+       stored_at = excluded.stored_at, verified_at = NULL, error = excluded.error, quarantine_file = excluded.quarantine_file`,
+  );
+  const setVerified = db.prepare('UPDATE content SET verified_at = ? WHERE sha1_hex = ?');
+  const deleteQ = db.prepare('DELETE FROM content WHERE sha1_hex = ?');
+  const unreferencedQ = db.prepare<[], RawRow>(
+    `SELECT ${COLUMNS} FROM content c WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.sha1_hex = c.sha1_hex)`,
+  );
+  const setOrphaned = db.prepare('UPDATE content SET orphaned_at = ? WHERE sha1_hex = ? AND orphaned_at IS NULL');
+  const clearReferenced = db.prepare(
+    `UPDATE content SET orphaned_at = NULL
+      WHERE orphaned_at IS NOT NULL AND EXISTS (SELECT 1 FROM files f WHERE f.sha1_hex = content.sha1_hex)`,
+  );
+  const countReferencedOrphans = db.prepare<[], { n: number }>(
+    `SELECT COUNT(*) AS n FROM content
+      WHERE orphaned_at IS NOT NULL AND EXISTS (SELECT 1 FROM files f WHERE f.sha1_hex = content.sha1_hex)`,
+  );
+  const quarantineFilesQ = db.prepare<[], { f: string }>('SELECT quarantine_file AS f FROM content WHERE quarantine_file IS NOT NULL');
+  const contentCountsQ = db.prepare<[], { present: number; presentBytes: number; quarantined: number; orphaned: number }>(
+    `SELECT COALESCE(SUM(state = 'present'), 0) AS present,
+            COALESCE(SUM(CASE WHEN state = 'present' THEN size ELSE 0 END), 0) AS presentBytes,
+            COALESCE(SUM(state = 'quarantined'), 0) AS quarantined,
+            COALESCE(SUM(orphaned_at IS NOT NULL), 0) AS orphaned
+       FROM content`,
+  );
+  const knownCountsQ = db.prepare<[], { known: number; knownBytes: number; missing: number; missingBytes: number }>(
+    `WITH d AS (SELECT sha1_hex, MAX(size) AS size FROM files GROUP BY sha1_hex)
+     SELECT COUNT(*) AS known, COALESCE(SUM(d.size), 0) AS knownBytes,
+            COALESCE(SUM(c.sha1_hex IS NULL), 0) AS missing,
+            COALESCE(SUM(CASE WHEN c.sha1_hex IS NULL THEN d.size ELSE 0 END), 0) AS missingBytes
+       FROM d LEFT JOIN content c ON c.sha1_hex = d.sha1_hex AND c.state = 'present'`,
+  );
+
+  return {
+    present(sha1Hex: string): { size: number; sha256: string | null; storedAt: string } | undefined {
+      const r = presentQ.get(sha1Hex);
+      return r ? { size: r.size, sha256: r.sha256, storedAt: r.stored_at } : undefined;
+    },
+    isKnown(sha1Hex: string): boolean {
+      return knownQ.get(sha1Hex) !== undefined;
+    },
+    expectation(sha1Hex: string): MetadataExpectation | undefined {
+      return expectationQ.get(sha1Hex);
+    },
+    get(sha1Hex: string): ContentRow | undefined {
+      const r = getQ.get(sha1Hex);
+      return r ? toRow(r) : undefined;
+    },
+    /** Rows in one state, in digest order, a page at a time so callers may write between pages. */
+    page(state: ContentState, after: string, limit: number): ContentRow[] {
+      return pageQ.all(state, after, limit).map(toRow);
+    },
+    markPresent(r: { sha1Hex: string; size: number; sha256: string | null; at: string }): void {
+      upsertPresent.run(r);
+    },
+    markQuarantined(r: { sha1Hex: string; size: number; sha256: string | null; at: string; error: string; file: string }): void {
+      upsertQuarantined.run(r);
+    },
+    markVerified(sha1Hex: string, at: string): void {
+      setVerified.run(at, sha1Hex);
+    },
+    remove(sha1Hex: string): void {
+      deleteQ.run(sha1Hex);
+    },
+    unreferenced(): ContentRow[] {
+      return unreferencedQ.all().map(toRow);
+    },
+    /** Clears the mark on rows referenced again (dryRun: only counts them). */
+    clearReferencedOrphans(dryRun: boolean): number {
+      return dryRun ? countReferencedOrphans.get()!.n : clearReferenced.run().changes;
+    },
+    markOrphaned(sha1Hexes: readonly string[], at: string): void {
+      db.transaction(() => {
+        for (const h of sha1Hexes) setOrphaned.run(at, h);
+      }).immediate();
+    },
+    /** Names under .quarantine/ that a row still points at. */
+    quarantineFiles(): Set<string> {
+      return new Set(quarantineFilesQ.all().map((r) => r.f));
+    },
+    counts(): ContentCounts {
+      return { ...contentCountsQ.get()!, ...knownCountsQ.get()! };
+    },
+  };
+}
+
+export type ContentRecords = ReturnType<typeof createContentRecords>;
