@@ -15,10 +15,14 @@ import { createUpdateInfoService } from '../services/update-info.service.js';
 import { createReportingService } from '../services/reporting.service.js';
 import { createClientHandler } from '../http/client-app.js';
 import { createContentStore } from '../services/content-store.service.js';
+import { startTlsListener, type TlsListener } from '../http/tls-listener.js';
+import { plainHttpHandler, warnIfMetadataOverPlainHttp } from '../http/transport-policy.js';
 import { SERVER_VERSION } from '../version.js';
 
 export interface RunningServer {
   http: Server;
+  /** the TLS listener for the SOAP services, when configured */
+  https: TlsListener | null;
   db: Db;
   url: string;
   port: number;
@@ -64,7 +68,10 @@ export async function startServer(config: ServerConfig, log: Logger, clock: () =
   timer.unref();
 
   const app = createClientHandler({ services: { sessions, scan, info, reporting }, limits: config.limits, log, serverVersion: SERVER_VERSION });
-  const http = createHttpServer({ keepAliveTimeout: 30_000, requestTimeout: 60_000, headersTimeout: 20_000 }, app);
+  let httpsPort: number | null = config.httpsPort;
+  // The plain listener refuses metadata when requireHttps is set; the TLS listener serves all.
+  const http = createHttpServer({ keepAliveTimeout: 30_000, requestTimeout: 60_000, headersTimeout: 20_000 },
+    plainHttpHandler(config, app, () => httpsPort));
   http.maxHeadersCount = 100;
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -74,12 +81,27 @@ export async function startServer(config: ServerConfig, log: Logger, clock: () =
   listeningPort = port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   log.info('server listening', { url, serverId: identity.serverId, database: config.databaseFile, targeting: config.targetingMode });
-  log.warn('client metadata is served over plain HTTP; clients are exposed to tampering in transit until HTTPS is configured', { port });
+  let https: TlsListener | null = null;
+  if (config.httpsPort !== null && config.tlsCert && config.tlsKey) {
+    try {
+      https = await startTlsListener({ host: config.host, port: config.httpsPort, certFile: config.tlsCert, keyFile: config.tlsKey, handler: app, log });
+    } catch (e) {
+      clearInterval(timer);
+      http.close();
+      await content.close();
+      db.close();
+      throw e;
+    }
+    httpsPort = https.port;
+    log.info('https listening', { port: https.port });
+  }
+  warnIfMetadataOverPlainHttp(config, log, port);
 
   return {
-    http, db, url, port, flush,
+    http, https, db, url, port, flush,
     async close() {
       clearInterval(timer);
+      await https?.close();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         http.closeIdleConnections();

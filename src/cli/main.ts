@@ -8,18 +8,20 @@ import { approveCommand, approveHelp, declineCommand, declineHelp } from './comm
 import { groupsCommand, groupsHelp } from './commands/groups.command.js';
 import { fixturesCommand, fixturesHelp } from './commands/fixtures.command.js';
 import { contentCommand, contentHelp } from './commands/content.command.js';
+import { certCommand, certHelp } from './commands/cert.command.js';
+import { TlsSetupError } from '../http/tls-listener.js';
 
 const HELP = `wsus — a WSUS-compatible Windows update server
 
 Commands:
-${[serveHelp, importHelp, fixturesHelp, approveHelp, declineHelp, groupsHelp, contentHelp].join('\n\n')}
+${[serveHelp, importHelp, fixturesHelp, approveHelp, declineHelp, groupsHelp, contentHelp, certHelp].join('\n\n')}
 
 Every command takes --data DIR (default ./data, or $WSUS_DATA). Exit codes: 0 ok, 1 failed,
 2 usage error, 3 not found, 4 conflict.`;
 
 // One mapper from the error model to exit codes and messages.
 function exitCodeFor(e: unknown): number {
-  if (e instanceof UsageError || e instanceof ConfigError) return 2;
+  if (e instanceof UsageError || e instanceof ConfigError || e instanceof TlsSetupError) return 2;
   if (e instanceof DomainError) return e.code === 'NotFound' ? 3 : e.code === 'Conflict' ? 4 : e.code === 'InvalidInput' ? 2 : 1;
   return 1;
 }
@@ -35,6 +37,7 @@ async function main(argv: string[]): Promise<number> {
     case 'undecline': return declineCommand(rest, false);
     case 'groups': return groupsCommand(rest);
     case 'content': return contentCommand(rest);
+    case 'cert': return certCommand(rest);
     case undefined: case 'help': case '--help': case '-h':
       process.stdout.write(`${HELP}\n`);
       return command === undefined ? 2 : 0;

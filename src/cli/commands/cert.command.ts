@@ -41,7 +41,14 @@ export function normalizeHost(raw: string): string {
 }
 
 export function defaultHosts(): string[] {
-  return [...new Set([normalizeHost(hostname()), 'localhost', '127.0.0.1'])];
+  // A machine name a SAN cannot carry (e.g. with an underscore) is left out rather than fatal.
+  let own: string[] = [];
+  try {
+    own = [normalizeHost(hostname())];
+  } catch {
+    own = [];
+  }
+  return [...new Set([...own, 'localhost', '127.0.0.1'])];
 }
 
 /**

@@ -1,18 +1,29 @@
+import { resolve } from 'node:path';
 import { loadConfig } from '../../config/config.js';
 import { createLogger } from '../../logger.js';
 import { startServer } from '../../app/server.js';
 import { seedDemoCatalogIfEmpty } from '../../app/demo-catalog.js';
 import { flag, intFlag, parseArgs } from '../args.js';
 
-export const serveHelp = `wsus serve [--data DIR] [--port N] [--host ADDRESS]
+export const serveHelp = `wsus serve [--data DIR] [--port N] [--host ADDRESS] [--https-port N --tls-cert FILE --tls-key FILE]
   Runs the update server (client SOAP services on HTTP, default port 8530).
   The database is created and migrated at DIR/wsus.db on first start, and a small demo
   catalog is imported when the catalog is empty (set "seedDemoCatalog": false in DIR/config.json to skip).
-  Example: wsus serve --data /var/lib/wsus --port 8530`;
+  With a certificate (see wsus cert create) the SOAP services are also served over HTTPS
+  (default 8531) while content stays on HTTP; the certificate is reloaded when the files change.
+  Example: wsus serve --data /var/lib/wsus --port 8530 --tls-cert cert.pem --tls-key key.pem`;
 
 export async function serveCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['data', 'port', 'host']);
-  const config = loadConfig({ dataDir: flag(args, 'data'), httpPort: intFlag(args, 'port', 0, 65535), host: flag(args, 'host') });
+  const args = parseArgs(argv, ['data', 'port', 'host', 'https-port', 'tls-cert', 'tls-key']);
+  // Files named on the command line are relative to where the admin runs the command.
+  const file = (name: string): string | undefined => {
+    const v = flag(args, name);
+    return v === undefined ? undefined : resolve(v);
+  };
+  const config = loadConfig({
+    dataDir: flag(args, 'data'), httpPort: intFlag(args, 'port', 0, 65535), host: flag(args, 'host'),
+    httpsPort: intFlag(args, 'https-port', 0, 65535), tlsCert: file('tls-cert'), tlsKey: file('tls-key'),
+  });
   const log = createLogger(config.logLevel);
   if (config.seedDemoCatalog) seedDemoCatalogIfEmpty(config, log);
   const server = await startServer(config, log);
@@ -25,5 +36,6 @@ export async function serveCommand(argv: string[]): Promise<number> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => server.https?.reload());
   return new Promise<number>(() => undefined);
 }
