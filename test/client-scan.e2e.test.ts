@@ -172,3 +172,24 @@ test('reporting: events are stored once even when a batch is replayed, and only 
     }
   });
 });
+
+test('"clients download from Microsoft Update": the upstream file URL is announced when the metadata has one', async () => {
+  await withServer({ downloadFromMicrosoft: true }, (config) => {
+    importInto(config, sources);
+    const admin = adminHandle(config);
+    try {
+      admin.db.prepare("UPDATE files SET mu_url = 'http://download.windowsupdate.com/c/msdownload/update/software/' || lower(sha1_hex) || '.cab'").run();
+    } finally {
+      admin.close();
+    }
+  }, async (server) => {
+    const c = new WuaClient(server.url, randomUUID());
+    await c.handshake();
+    await c.fullScan();
+    const ids = [...c.received.values()].filter((u) => u.action === 'Bundle').map((u) => u.revisionId).slice(0, 20).sort((a, b) => a - b);
+    const r = await c.extendedInfo(ids);
+    const urls = child(child(r.result, 'GetExtendedUpdateInfoResult'), 'FileLocations')!.children.map((l) => child(l, 'Url')!.text);
+    assert.ok(urls.length > 0);
+    for (const u of urls) assert.match(u, /^http:\/\/download\.windowsupdate\.com\/c\/msdownload\/update\/software\/[0-9a-f]{40}\.cab$/);
+  });
+});

@@ -40,6 +40,13 @@ export function createUpdateInfoService(deps: { config: ServerConfig; views: Cat
     return available.get('en') ?? available.values().next().value;
   }
 
+  // WSUS's two modes: files from this server's /Content (announced even before they arrive;
+  // a request for a missing one triggers its download), or straight from Microsoft Update
+  // when the admin chose that and the metadata carries the URL.
+  function urlOf(file: FileRow, host: string): string {
+    return config.downloadFromMicrosoft && file.muUrl ? file.muUrl : contentUrl(host, deps.contentPort(), file);
+  }
+
   function locationsOf(entries: readonly SnapshotEntry[], host: string): FileLocation[] {
     const seen = new Set<string>();
     const out: FileLocation[] = [];
@@ -47,7 +54,7 @@ export function createUpdateInfoService(deps: { config: ServerConfig; views: Cat
       for (const f of catalog.files(e.revisionId)) {
         if (seen.has(f.sha1Hex)) continue;
         seen.add(f.sha1Hex);
-        out.push({ digest: f.sha1, url: contentUrl(host, deps.contentPort(), f) });
+        out.push({ digest: f.sha1, url: urlOf(f, host) });
       }
     }
     return out;
@@ -117,7 +124,7 @@ export function createUpdateInfoService(deps: { config: ServerConfig; views: Cat
       for (const d of digests) {
         if (d.length !== 20) throw invalidParameters('fileDigests');
         const file = catalog.filesByDigest(d.toString('hex').toUpperCase())[0];
-        if (file) out.push({ digest: file.sha1, url: contentUrl(host, deps.contentPort(), file) });
+        if (file) out.push({ digest: file.sha1, url: urlOf(file, host) });
       }
       return out;
     },
