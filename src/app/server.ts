@@ -14,6 +14,7 @@ import { createScanService } from '../services/scan.service.js';
 import { createUpdateInfoService } from '../services/update-info.service.js';
 import { createReportingService } from '../services/reporting.service.js';
 import { createClientHandler } from '../http/client-app.js';
+import { createContentHandler, selfUpdateHealth } from '../http/content-routes.js';
 import { createContentStore } from '../services/content-store.service.js';
 import { startTlsListener, type TlsListener } from '../http/tls-listener.js';
 import { plainHttpHandler, warnIfMetadataOverPlainHttp } from '../http/transport-policy.js';
@@ -67,7 +68,12 @@ export async function startServer(config: ServerConfig, log: Logger, clock: () =
   const timer = setInterval(flush, 1000);
   timer.unref();
 
-  const app = createClientHandler({ services: { sessions, scan, info, reporting }, limits: config.limits, log, serverVersion: SERVER_VERSION });
+  const contentHandler = createContentHandler({ locator: content, selfUpdateDir: config.selfUpdateDir, log });
+  const app = createClientHandler({
+    services: { sessions, scan, info, reporting }, limits: config.limits, log, serverVersion: SERVER_VERSION, contentHandler,
+  });
+  const selfUpdateWarning = selfUpdateHealth(config.selfUpdateDir);
+  if (selfUpdateWarning) log.warn(selfUpdateWarning, { selfUpdateDir: config.selfUpdateDir });
   let httpsPort: number | null = config.httpsPort;
   // The plain listener refuses metadata when requireHttps is set; the TLS listener serves all.
   const http = createHttpServer({ keepAliveTimeout: 30_000, requestTimeout: 60_000, headersTimeout: 20_000 },

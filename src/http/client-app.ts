@@ -7,12 +7,15 @@ import { escapeText } from '../protocol/xml/escape.js';
 import { handleSoap, type SoapEndpointDeps } from './soap-endpoint.js';
 import { normalizePath, soapServices, type SoapService } from './soap-services.js';
 import { hostOf } from './request-host.js';
+import type { ContentHandler } from './content-routes.js';
 
 // The client-facing listener: MS-WUSP SOAP services and the probes admins use. Nothing
 // administrative is reachable from here.
 
 export interface ClientAppOptions extends SoapEndpointDeps {
   serverVersion: string;
+  /** /Content, /selfupdate and the anonymous check file; answered before Express, like SOAP */
+  contentHandler?: ContentHandler;
 }
 
 function loadWsdl(service: SoapService): string | null {
@@ -24,13 +27,14 @@ function loadWsdl(service: SoapService): string | null {
  * The listener's request handler. SOAP POSTs (the scan hot path) go straight to the SOAP
  * adapter; Express serves everything else. Measured on the delta-scan benchmark, routing the
  * POSTs through Express's router and middleware chain cost more per request than the whole
- * scan does, so they bypass it (see README, Performance).
+ * scan does, so they bypass it (see README, Performance); content downloads likewise.
  */
 export function createClientHandler(opts: ClientAppOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const app = createClientApp(opts);
   const byPath = new Map<string, SoapService>();
   for (const s of soapServices) for (const p of s.paths) byPath.set(p, s);
   return (req, res) => {
+    if ((req.method === 'GET' || req.method === 'HEAD') && opts.contentHandler?.(req, res)) return;
     if (req.method === 'POST') {
       const service = byPath.get(normalizePath(req.url ?? '/').path);
       if (service) {
