@@ -2,6 +2,7 @@
 // real blobs a WSUS upstream sent (shared captures, read in place), and of the
 // MSZIP and stored paths on a cabinet built from the same documents. Prints figures only.
 
+import { measureThroughput as measure } from './support/throughput.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../src/paths.js';
@@ -10,19 +11,6 @@ import { buildCabinet, decodeUpdateBlob, extractCabinetMember } from '../src/pro
 const CAPTURES = path.resolve(projectRoot, '../shared/captures/wsus-m0-wsusss');
 const LIMITS = { maxUncompressedBytes: 64 << 20 };
 
-/** Runs `fn` for about `ms` milliseconds after a warm-up; returns MB/s of `bytes` per call. */
-function measure(bytes: number, ms: number, fn: () => unknown): number {
-  for (let i = 0; i < 50; i++) fn();
-  let runs = 0;
-  const start = process.hrtime.bigint();
-  let elapsed = 0;
-  while (elapsed < ms) {
-    for (let i = 0; i < 20; i++) fn();
-    runs += 20;
-    elapsed = Number(process.hrtime.bigint() - start) / 1e6;
-  }
-  return (bytes * runs) / 1e6 / (elapsed / 1000);
-}
 
 const blobs: string[] = [];
 for (const set of ['exchanges', 'exchanges-client']) {

@@ -1,6 +1,7 @@
 // Throughput of the Xpress codec on a SOAP-like SyncUpdates response of ~130 KB, the
 // size class the scan hot path compresses on every request. Prints figures only.
 
+import { measureThroughput as measure } from './support/throughput.js';
 import { SeededRandom } from '../src/fixtures/seeded-random.js';
 import { decodePlainLz77, encodePlainLz77, xpressCompress, xpressDecompress } from '../src/protocol/xpress/index.js';
 
@@ -35,19 +36,6 @@ function buildSample(targetBytes: number): Buffer {
   return Buffer.from(parts.join(''), 'utf8');
 }
 
-/** Runs `fn` repeatedly for about `ms` milliseconds after a warm-up; returns MB/s of `bytes` per call. */
-function measure(bytes: number, ms: number, fn: () => unknown): number {
-  for (let i = 0; i < 50; i++) fn();
-  let runs = 0;
-  const start = process.hrtime.bigint();
-  let elapsed = 0;
-  while (elapsed < ms) {
-    for (let i = 0; i < 20; i++) fn();
-    runs += 20;
-    elapsed = Number(process.hrtime.bigint() - start) / 1e6;
-  }
-  return (bytes * runs) / 1e6 / (elapsed / 1000);
-}
 
 const sample = buildSample(130 * 1024);
 const framed = xpressCompress(sample);
