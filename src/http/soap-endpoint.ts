@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js';
 import { decodeBody } from '../protocol/xml/strict-xml-reader.js';
 import { readEnvelope, SoapEnvelopeError, wrapResponse } from '../protocol/soap/envelope.js';
 import { writeFault } from '../protocol/soap/fault.js';
-import { xpressCompress, xpressDecompress, XpressFormatError } from '../protocol/xpress/index.js';
+import { xpressCompress, xpressDecompress } from '../protocol/xpress/index.js';
 import type { OperationContext, OperationHandler, ClientServices } from '../protocol/client/operation-context.js';
 import type { SoapService } from './soap-services.js';
 import { readBoundedBody, HttpError } from './read-body.js';
@@ -64,7 +64,8 @@ export async function handleSoap(service: SoapService, req: IncomingMessage, res
     if (encoding === 'xpress') body = xpressDecompress(body, deps.limits.maxDecompressedBytes);
     else if (encoding !== 'identity') throw new HttpError(415, `unsupported Content-Encoding ${encoding}`);
   } catch (e) {
-    const status = e instanceof HttpError ? e.status : e instanceof XpressFormatError ? 400 : 400;
+    // A bad xpress body, like any other unreadable body, is the client's 400.
+    const status = e instanceof HttpError ? e.status : 400;
     deps.log.warn('request refused before SOAP', { service: service.name, status, reason: (e as Error).message, address });
     res.statusCode = status;
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');

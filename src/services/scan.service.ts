@@ -25,7 +25,6 @@ export interface SyncParams {
   cachedDriverIds: number[];
   skipSoftwareSync: boolean;
   filterCategoryIds: string[];
-  needTwoGroupOutOfScope: boolean;
   devices: DeviceSpec[];
 }
 

@@ -1,4 +1,3 @@
-import { DomainError } from '../../core/errors.js';
 import { flag, parseArgs, UsageError } from '../args.js';
 import { openDataDir } from '../context.js';
 
@@ -57,4 +56,3 @@ export function declineCommand(argv: string[], declined: boolean): number {
   }
 }
 
-export { DomainError };

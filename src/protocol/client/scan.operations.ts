@@ -44,13 +44,14 @@ export const syncUpdates: OperationHandler = (op, ctx) => {
     ? children(filter, 'CategoryIdentifier').map((c) => guid(text(c, 'Id'), 'parameters.FilterCategoryIds'))
     : [];
   if (filterIds.length > max) throw invalidParameters('parameters.FilterCategoryIds');
+  // Validated like the real server, though never needed: see syncInfoXml on DeployedOutOfScopeRevisionIds.
+  bool(p, 'NeedTwoGroupOutOfScopeUpdates', 'parameters.NeedTwoGroupOutOfScopeUpdates');
   const result = ctx.services.scan.syncUpdates(cookie, {
     installedNonLeaf: intArray(p, 'InstalledNonLeafUpdateIDs', 'parameters.InstalledNonLeafUpdateIDs', max),
     otherCached: intArray(p, 'OtherCachedUpdateIDs', 'parameters.OtherCachedUpdateIDs', max),
     cachedDriverIds: intArray(p, 'CachedDriverIDs', 'parameters.CachedDriverIDs', max),
     skipSoftwareSync: bool(p, 'SkipSoftwareSync', 'parameters.SkipSoftwareSync'),
     filterCategoryIds: filterIds,
-    needTwoGroupOutOfScope: bool(p, 'NeedTwoGroupOutOfScopeUpdates', 'parameters.NeedTwoGroupOutOfScopeUpdates'),
     devices: devicesOf(child(p, 'SystemSpec'), max),
   }, ctx.address);
   return `<SyncUpdatesResponse xmlns="${CLIENT_NS}"><SyncUpdatesResult>${syncInfoXml(result)}</SyncUpdatesResult></SyncUpdatesResponse>`;
