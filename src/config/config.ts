@@ -1,6 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { TargetingMode } from '../core/targeting/group-tree.js';
+import { validateSyncConfig, validateUpstreamRoleConfig, type SyncConfig, type UpstreamRoleConfig } from './sync-config.js';
 
 // Configuration is read once at start, validated as a whole (every bad key is reported
 // together), and then passed around as a typed, frozen object.
@@ -45,6 +46,10 @@ export interface ServerConfig {
   /** refuse metadata (SOAP) over plain HTTP; content stays on HTTP */
   requireHttps: boolean;
   limits: Limits;
+  /** this server as a downstream (sync from an upstream) */
+  sync: SyncConfig;
+  /** this server as an upstream (serve downstream servers) */
+  upstreamRole: UpstreamRoleConfig;
 }
 
 export const defaultLimits: Limits = {
@@ -83,7 +88,7 @@ export function loadConfig(overrides: Raw = {}, env: NodeJS.ProcessEnv = process
   if (env.WSUS_HOST) envRaw.host = env.WSUS_HOST;
   if (env.WSUS_LOG_LEVEL) envRaw.logLevel = env.WSUS_LOG_LEVEL;
   const raw: Raw = { ...fileRaw, ...envRaw, ...stripUndefined(overrides) };
-  return validate(raw, dataDir);
+  return validate(raw, dataDir, env);
 }
 
 function stripUndefined(o: Raw): Raw {
@@ -94,9 +99,10 @@ const KNOWN = new Set([
   'dataDir', 'databaseFile', 'host', 'httpPort', 'contentPort', 'targetingMode', 'pageSize',
   'maxExtendedUpdatesPerRequest', 'cookieLifetimeSeconds', 'packageServerShare', 'seedDemoCatalog', 'logLevel', 'limits',
   'contentDir', 'selfUpdateDir', 'downloadFromMicrosoft', 'contentOrphanGraceHours', 'httpsPort', 'tlsCert', 'tlsKey', 'requireHttps',
+  'sync', 'upstreamRole',
 ]);
 
-export function validate(raw: Raw, dataDir: string): ServerConfig {
+export function validate(raw: Raw, dataDir: string, env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const problems: string[] = [];
   for (const k of Object.keys(raw)) if (!KNOWN.has(k)) problems.push(`unknown key "${k}"`);
   const int = (k: string, def: number, min: number, max: number, src: Raw = raw, path = k): number => {
@@ -151,6 +157,8 @@ export function validate(raw: Raw, dataDir: string): ServerConfig {
     tlsKey: typeof raw.tlsKey === 'string' ? resolve(dataDir, raw.tlsKey) : null,
     requireHttps: bool('requireHttps', false),
     limits,
+    sync: validateSyncConfig(raw.sync, dataDir, env, problems),
+    upstreamRole: validateUpstreamRoleConfig(raw.upstreamRole, problems),
   };
   if ((cfg.tlsCert === null) !== (cfg.tlsKey === null)) problems.push('tlsCert and tlsKey must be given together');
   if (cfg.httpsPort !== null && cfg.tlsCert === null) problems.push('httpsPort needs tlsCert and tlsKey');

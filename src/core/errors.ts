@@ -13,6 +13,8 @@ export type ErrorCode =
   | 'InternalServerError'
   | 'ServerBusy'
   | 'FileLocationChanged'
+  | 'IncompatibleProtocolVersion'
+  | 'FileDigestsMissing'
   | 'NotFound'
   | 'Conflict'
   | 'InvalidInput';

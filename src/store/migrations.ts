@@ -149,4 +149,97 @@ export const migrations: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX content_orphaned ON content(orphaned_at) WHERE orphaned_at IS NOT NULL;
   `,
+  /* 3: server-to-server sync — upstream role (deployment history, downstream registry, rollup) and downstream role (sync state) */ `
+  -- Upstream role: GetDeployments returns deployments changed and deleted between two anchors.
+  ALTER TABLE approvals ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
+  -- Replica: the upstream deployment GUID an approval mirrors (NULL for local approvals).
+  ALTER TABLE approvals ADD COLUMN upstream_deployment_guid TEXT;
+  CREATE INDEX approvals_by_change ON approvals(change_seq);
+  CREATE TABLE deployment_tombstones (
+    deployment_guid TEXT PRIMARY KEY,             -- the GUID downstreams saw for the deleted deployment
+    change_seq INTEGER NOT NULL,
+    died_at TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX deployment_tombstones_by_seq ON deployment_tombstones(change_seq);
+
+  CREATE TABLE downstream_servers (
+    server_id TEXT PRIMARY KEY,                   -- the DSS GUID (lower-case)
+    fqdn TEXT NOT NULL,
+    address TEXT,
+    protocol_version TEXT,
+    first_seen_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    last_sync_at TEXT,
+    last_rollup_at TEXT,
+    rollup TEXT                                   -- JSON: latest DownstreamServerRollupInfo as received
+  ) WITHOUT ROWID;
+  CREATE TABLE rollup_computers (
+    server_id TEXT NOT NULL,
+    computer_id TEXT NOT NULL,
+    info TEXT NOT NULL,                           -- JSON: ComputerRollupInfo as received
+    rolled_up_at TEXT NOT NULL,
+    PRIMARY KEY (server_id, computer_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE rollup_update_status (
+    server_id TEXT NOT NULL,
+    computer_id TEXT NOT NULL,
+    update_id TEXT NOT NULL,
+    revision_number INTEGER,
+    state INTEGER NOT NULL,                       -- SummarizationState 0..6
+    last_change_time TEXT,
+    PRIMARY KEY (server_id, computer_id, update_id)
+  ) WITHOUT ROWID;
+
+  -- Downstream role.
+  CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE sync_selection (
+    kind TEXT NOT NULL CHECK (kind IN ('product', 'classification', 'language')),
+    id TEXT NOT NULL,                             -- lower-case GUID, or the language's short name
+    PRIMARY KEY (kind, id)
+  ) WITHOUT ROWID;
+  CREATE TABLE sync_exclusions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('title', 'kb', 'architecture', 'language-pack')),
+    pattern TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (kind, pattern)
+  );
+  -- Fetched but not yet merged documents: an interrupted sync resumes from here.
+  CREATE TABLE sync_staging (
+    phase TEXT NOT NULL,
+    update_id TEXT NOT NULL,
+    revision_number INTEGER NOT NULL,
+    document TEXT NOT NULL,
+    file_urls TEXT NOT NULL DEFAULT '[]',         -- JSON [{digest, muUrl}]
+    PRIMARY KEY (phase, update_id, revision_number)
+  ) WITHOUT ROWID;
+  CREATE TABLE sync_excluded (
+    update_id TEXT PRIMARY KEY,
+    revision_number INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    excluded_at TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE sync_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    trigger TEXT NOT NULL,                        -- cli, schedule, admin
+    upstream TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    state TEXT NOT NULL CHECK (state IN ('running', 'succeeded', 'failed', 'interrupted')),
+    phase TEXT,
+    counts TEXT NOT NULL DEFAULT '{}',            -- JSON per phase
+    error TEXT,
+    pid INTEGER,
+    heartbeat_at TEXT
+  );
+  -- One instance of a job at a time, across the server and CLI processes.
+  CREATE TABLE job_locks (
+    name TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    acquired_at TEXT NOT NULL,
+    heartbeat_at TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
