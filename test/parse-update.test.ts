@@ -141,6 +141,22 @@ test('malformed XML and undefined references', () => {
   rejects(minimal().replace('<upd:Properties', '<nope:Properties').replace('</upd:Properties>', ''), /prefix 'nope' is not declared/);
   rejects(minimal().replace('RevisionNumber="100"', 'RevisionNumber="100" Note="a<b"'), /'<' in an attribute value/);
   rejects(minimal().replace('RevisionNumber="100"', 'RevisionNumber="100" RevisionNumber="101"'), /not well-formed|repeated/);
+  rejects(minimal().replace('RevisionNumber="100"', 'RevisionNumber=100'), /not well-formed XML: unquoted attribute/);
+  rejects(minimal().replace('RevisionNumber="100"', 'RevisionNumber="100'), /not well-formed|'<' in an attribute value/);
+  rejects(minimal().replace('RevisionNumber="100"', 'RevisionNumber="100"Other="1"'), /separated by whitespace/);
+  rejects('junk' + minimal(), /text before the root element/);
+  rejects(minimal() + 'junk', /text after the root element/);
+  rejects(minimal().replace('>Minimal<', '><!-- open<'), /unterminated comment/);
+  rejects(minimal().replace('>Minimal<', '>< Minimal<'), /not well-formed/);
+  rejects(minimal().replace('>Minimal<', '><![CDATA[x<'), /unterminated CDATA/);
+});
+
+test('comments, CDATA and processing instructions read as a conforming parser reads them', () => {
+  const plain = parseUpdateDocument(minimal());
+  const decorated = parseUpdateDocument('<?xml version="1.0"?><!-- c -->' +
+    minimal().replace('>Minimal<', '>Min<!-- split --><![CDATA[im]]><?pi x?>al<') + '<!-- tail -->\n');
+  assert.equal(decorated.title, plain.title);
+  assert.deepEqual(decorated.fragments, plain.fragments);
 });
 
 // A driver document, pretty-printed with CRLF line ends as a publishing tool would write it.
