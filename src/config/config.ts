@@ -133,6 +133,7 @@ export function validate(raw: Raw, dataDir: string, env: NodeJS.ProcessEnv = pro
     limits[k] = int(k, def, 1, 1 << 30, limitsRaw, `limits.${k}`);
   }
   for (const k of Object.keys(limitsRaw)) if (!(k in defaultLimits)) problems.push(`unknown key "limits.${k}"`);
+  const sync = validateSyncConfig(raw.sync, dataDir, env, problems);
   const cfg: ServerConfig = {
     dataDir,
     databaseFile: typeof raw.databaseFile === 'string' ? resolve(dataDir, raw.databaseFile) : join(dataDir, 'wsus.db'),
@@ -148,7 +149,8 @@ export function validate(raw: Raw, dataDir: string, env: NodeJS.ProcessEnv = pro
     logLevel: typeof raw.logLevel === 'string' ? raw.logLevel : 'info',
     contentDir: typeof raw.contentDir === 'string' ? resolve(dataDir, raw.contentDir) : join(dataDir, 'content'),
     selfUpdateDir: typeof raw.selfUpdateDir === 'string' ? resolve(dataDir, raw.selfUpdateDir) : join(dataDir, 'selfupdate'),
-    downloadFromMicrosoft: bool('downloadFromMicrosoft', false),
+    // Content mode "none" (WSUS: "do not store update files locally") sends clients to Microsoft Update.
+    downloadFromMicrosoft: bool('downloadFromMicrosoft', sync.content === 'none'),
     contentOrphanGraceHours: int('contentOrphanGraceHours', 24, 0, 24 * 365),
     httpsPort: raw.httpsPort === undefined || raw.httpsPort === null
       ? (raw.tlsCert !== undefined && raw.tlsKey !== undefined ? 8531 : null)
@@ -157,7 +159,7 @@ export function validate(raw: Raw, dataDir: string, env: NodeJS.ProcessEnv = pro
     tlsKey: typeof raw.tlsKey === 'string' ? resolve(dataDir, raw.tlsKey) : null,
     requireHttps: bool('requireHttps', false),
     limits,
-    sync: validateSyncConfig(raw.sync, dataDir, env, problems),
+    sync,
     upstreamRole: validateUpstreamRoleConfig(raw.upstreamRole, problems),
   };
   if ((cfg.tlsCert === null) !== (cfg.tlsKey === null)) problems.push('tlsCert and tlsKey must be given together');
