@@ -18,6 +18,7 @@ import { createContentHandler, selfUpdateHealth } from '../http/content-routes.j
 import { createContentStore } from '../services/content-store.service.js';
 import { startTlsListener, type TlsListener } from '../http/tls-listener.js';
 import { plainHttpHandler, warnIfMetadataOverPlainHttp } from '../http/transport-policy.js';
+import { createUpstreamRoleService } from '../services/upstream-role/upstream-role.service.js';
 import { SERVER_VERSION } from '../version.js';
 
 export interface RunningServer {
@@ -55,6 +56,18 @@ export async function startServer(config: ServerConfig, log: Logger, clock: () =
   const reporting = createReportingService({ config, events, clock, log });
   const content = createContentStore({ db, dir: config.contentDir, log, clock, orphanGraceHours: config.contentOrphanGraceHours });
 
+  // This server as an upstream for downstream servers (WSUS serves them unless told otherwise).
+  const upstreamRole = config.upstreamRole.enabled
+    ? createUpstreamRoleService({
+      db,
+      identity: { serverId: identity.serverId, cookieKey: identity.cookieKey, configLastChange: () => identity.configLastChange },
+      config: config.upstreamRole,
+      catalogOnlySync: config.sync.content === 'none',
+      lazySync: config.sync.content === 'approved',
+      content, clock, log,
+    })
+    : undefined;
+
   const flush = (): void => {
     try {
       reporting.flush();
@@ -70,7 +83,7 @@ export async function startServer(config: ServerConfig, log: Logger, clock: () =
 
   const contentHandler = createContentHandler({ locator: content, selfUpdateDir: config.selfUpdateDir, log });
   const app = createClientHandler({
-    services: { sessions, scan, info, reporting }, limits: config.limits, log, serverVersion: SERVER_VERSION, contentHandler,
+    services: { sessions, scan, info, reporting, upstreamRole, compressBlobs: config.upstreamRole.compressBlobs }, limits: config.limits, log, serverVersion: SERVER_VERSION, contentHandler,
   });
   const selfUpdateWarning = selfUpdateHealth(config.selfUpdateDir);
   if (selfUpdateWarning) log.warn(selfUpdateWarning, { selfUpdateDir: config.selfUpdateDir });

@@ -103,7 +103,9 @@ export async function handleSoap(service: SoapService, req: IncomingMessage, res
     if (e instanceof DomainError) {
       const level = e.code === 'InvalidParameters' ? 'warn' : 'info';
       deps.log.log(level, 'SOAP fault', { service: service.name, operation: op.local, code: e.code, detail: e.message, address });
-      fault(e.code, e.code === 'InvalidParameters' ? e.detail : '');
+      // Message: the parameter for InvalidParameters; the missing digests (joined by `|`) for
+      // MS-WSUSSS FileDigestsMissing; empty otherwise, as WSUS sends.
+      fault(e.code, e.code === 'InvalidParameters' || e.code === 'FileDigestsMissing' ? e.detail : '');
       return;
     }
     deps.log.error('operation failed', { service: service.name, operation: op.local, error: (e as Error).stack, address });

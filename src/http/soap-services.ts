@@ -6,6 +6,15 @@ import { refreshCache, startCategoryScan, syncPrinterCatalog, syncUpdates } from
 import { getExtendedUpdateInfo, getExtendedUpdateInfo2, getFileLocations } from '../protocol/client/info.operations.js';
 import { getAuthorizationCookie } from '../protocol/client/simple-auth.operations.js';
 import { reportEventBatch } from '../protocol/client/reporting.operations.js';
+import { DSS_AUTH_NS, SERVER_SYNC_NS } from '../protocol/server-sync/namespaces.js';
+import {
+  downloadFiles, getAuthConfig, getConfigData, getCookie as getSyncCookie, getDeployments, getRelatedRevisionsForUpdates,
+  getRevisionIdList, getUpdateData, getUpdateDecryptionData,
+} from '../protocol/server-sync/server-sync.operations.js';
+import { getDssAuthorizationCookie } from '../protocol/server-sync/dss-auth.operations.js';
+import {
+  getOutOfSyncComputers, getRollupConfiguration, rollupComputerStatus, rollupComputers, rollupDownstreamServers,
+} from '../protocol/server-sync/rollup.operations.js';
 
 export interface SoapService {
   name: string;
@@ -55,7 +64,45 @@ export const soapServices: SoapService[] = [
     namespace: REPORTING_NS,
     style: 'asmx',
     wsdlFile: 'reporting.wsdl',
-    operations: { ReportEventBatch: reportEventBatch },
+    operations: {
+      ReportEventBatch: reportEventBatch,
+      // MS-WSUSSS reporting rollup from downstream servers (upstream role; see server-sync/rollup.operations.ts)
+      GetRollupConfiguration: getRollupConfiguration,
+      RollupDownstreamServers: rollupDownstreamServers,
+      RollupComputers: rollupComputers,
+      GetOutOfSyncComputers: getOutOfSyncComputers,
+      RollupComputerStatus: rollupComputerStatus,
+    },
+  },
+  // MS-WSUSSS upstream role. When ClientServices.upstreamRole is absent every operation below
+  // answers like an unknown operation (server-sync/role-guard.ts).
+  {
+    name: 'ServerSyncWebService',
+    paths: ['/serversyncwebservice/serversyncwebservice.asmx'],
+    canonicalPath: '/ServerSyncWebService/ServerSyncWebService.asmx',
+    namespace: SERVER_SYNC_NS,
+    style: 'asmx',
+    wsdlFile: 'serversync.wsdl',
+    operations: {
+      GetAuthConfig: getAuthConfig,
+      GetCookie: getSyncCookie,
+      GetConfigData: getConfigData,
+      GetRevisionIdList: getRevisionIdList,
+      GetUpdateData: getUpdateData,
+      GetUpdateDecryptionData: getUpdateDecryptionData,
+      GetDeployments: getDeployments,
+      DownloadFiles: downloadFiles,
+      GetRelatedRevisionsForUpdates: getRelatedRevisionsForUpdates,
+    },
+  },
+  {
+    name: 'DssAuthWebService',
+    paths: ['/dssauthwebservice/dssauthwebservice.asmx'],
+    canonicalPath: '/DssAuthWebService/DssAuthWebService.asmx',
+    namespace: DSS_AUTH_NS,
+    style: 'asmx',
+    wsdlFile: 'dssauth.wsdl',
+    operations: { GetAuthorizationCookie: getDssAuthorizationCookie },
   },
 ];
 

@@ -242,4 +242,12 @@ export const migrations: string[] = [
     heartbeat_at TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  /* 4: upstream role — rollup bookkeeping and the replica's mirrored-approval look-up */ `
+  -- GetOutOfSyncComputers compares the RollupNumber a downstream last sent for a computer.
+  ALTER TABLE rollup_computers ADD COLUMN parent_server_id TEXT;
+  ALTER TABLE rollup_computers ADD COLUMN last_rollup_number INTEGER;
+  ALTER TABLE rollup_computers ADD COLUMN effective_last_detection_time TEXT;
+  -- A replica removes a mirrored approval by the upstream's deployment GUID.
+  CREATE INDEX approvals_by_upstream_guid ON approvals(upstream_deployment_guid) WHERE upstream_deployment_guid IS NOT NULL;
+  `,
 ];

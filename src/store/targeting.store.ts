@@ -6,6 +6,8 @@ import {
 } from '../core/targeting/builtin-groups.js';
 import type { GroupNode } from '../core/targeting/group-tree.js';
 import { nextCounter } from './server-identity.store.js';
+import { createDeploymentHistory } from './deployment-history.js';
+import { createTargetingMirror } from './targeting-mirror.store.js';
 
 export type ApprovalAction = 'Install' | 'Uninstall';
 
@@ -27,13 +29,23 @@ export function createTargetingStore(db: Db) {
   );
   const groupByName = db.prepare<[string], { id: string }>('SELECT id FROM target_groups WHERE name = ? COLLATE NOCASE');
   const updatePkOf = db.prepare<[string], { id: number; declined: number }>('SELECT id, declined FROM updates WHERE update_id = ?');
+  // A local approval replacing a mirrored one stops mirroring (upstream_deployment_guid cleared).
   const upsertApproval = db.prepare(
-    `INSERT INTO approvals (update_pk, group_id, action, deadline, deployment_id, approved_at, approved_by)
-     VALUES (@updatePk, @groupId, @action, @deadline, @deploymentId, @at, @by)
+    `INSERT INTO approvals (update_pk, group_id, action, deadline, deployment_id, approved_at, approved_by, change_seq)
+     VALUES (@updatePk, @groupId, @action, @deadline, @deploymentId, @at, @by, @seq)
      ON CONFLICT (update_pk, group_id) DO UPDATE SET action = excluded.action, deadline = excluded.deadline,
-       deployment_id = excluded.deployment_id, approved_at = excluded.approved_at, approved_by = excluded.approved_by`,
+       deployment_id = excluded.deployment_id, approved_at = excluded.approved_at, approved_by = excluded.approved_by,
+       change_seq = excluded.change_seq, upstream_deployment_guid = NULL`,
+  );
+  const approvalOf = db.prepare<[number, string], { deployment_id: number; upstream_deployment_guid: string | null }>(
+    'SELECT deployment_id, upstream_deployment_guid FROM approvals WHERE update_pk = ? AND group_id = ?',
+  );
+  const approvalsOfUpdate = db.prepare<[number], { deployment_id: number; upstream_deployment_guid: string | null }>(
+    'SELECT deployment_id, upstream_deployment_guid FROM approvals WHERE update_pk = ?',
   );
   const deleteApproval = db.prepare('DELETE FROM approvals WHERE update_pk = ? AND group_id = ?');
+  const deleteApprovalsOfUpdate = db.prepare('DELETE FROM approvals WHERE update_pk = ?');
+  const history = createDeploymentHistory(db);
   const touchUpdate = db.prepare(
     'UPDATE updates SET deployment_change_seq = ?, deployment_changed_at = ?, declined = COALESCE(?, declined) WHERE id = ?',
   );
@@ -48,8 +60,10 @@ export function createTargetingStore(db: Db) {
     return u;
   }
 
-  function bump(updatePk: number, now: Date, declined: number | null): void {
-    touchUpdate.run(nextCounter(db, 'change_seq'), now.toISOString(), declined, updatePk);
+  // One change_seq per admin action: the approval row, its tombstones and the update's
+  // deployment state all carry it, so clients and downstreams see the change together.
+  function bump(updatePk: number, seq: number, now: Date, declined: number | null): void {
+    touchUpdate.run(seq, now.toISOString(), declined, updatePk);
   }
 
   return {
@@ -97,9 +111,13 @@ export function createTargetingStore(db: Db) {
         if (u.declined) throw new DomainError('Conflict', 'update', `update ${updateId} is declined; undecline it before approving`);
         const g = groupByName.get(groupName);
         if (!g) throw notFound(`group "${groupName}"`);
+        const seq = nextCounter(db, 'change_seq');
+        // Re-approving is a new deployment: downstreams drop the old one and take the new one.
+        const previous = approvalOf.get(u.id, g.id);
+        if (previous) history.bury(previous, seq, now);
         const deploymentId = nextCounter(db, 'deployment_id');
-        upsertApproval.run({ updatePk: u.id, groupId: g.id, action, deadline, deploymentId, at: now.toISOString(), by });
-        bump(u.id, now, null);
+        upsertApproval.run({ updatePk: u.id, groupId: g.id, action, deadline, deploymentId, at: now.toISOString(), by, seq });
+        bump(u.id, seq, now, null);
         return { updateId: updateId.toLowerCase(), groupId: g.id, action, deadline, deploymentId, approvedAt: now.toISOString() };
       }).immediate();
     },
@@ -109,9 +127,13 @@ export function createTargetingStore(db: Db) {
         const u = requireUpdate(updateId);
         const g = groupByName.get(groupName);
         if (!g) throw notFound(`group "${groupName}"`);
-        const removed = deleteApproval.run(u.id, g.id).changes > 0;
-        if (removed) bump(u.id, now, null);
-        return removed;
+        const previous = approvalOf.get(u.id, g.id);
+        if (!previous) return false;
+        deleteApproval.run(u.id, g.id);
+        const seq = nextCounter(db, 'change_seq');
+        history.bury(previous, seq, now);
+        bump(u.id, seq, now, null);
+        return true;
       }).immediate();
     },
 
@@ -119,8 +141,12 @@ export function createTargetingStore(db: Db) {
     setDeclined(updateId: string, declined: boolean, now: Date): void {
       db.transaction(() => {
         const u = requireUpdate(updateId);
-        if (declined) db.prepare('DELETE FROM approvals WHERE update_pk = ?').run(u.id);
-        bump(u.id, now, declined ? 1 : 0);
+        const seq = nextCounter(db, 'change_seq');
+        if (declined) {
+          for (const a of approvalsOfUpdate.all(u.id)) history.bury(a, seq, now);
+          deleteApprovalsOfUpdate.run(u.id);
+        }
+        bump(u.id, seq, now, declined ? 1 : 0);
       }).immediate();
     },
 
@@ -130,6 +156,9 @@ export function createTargetingStore(db: Db) {
         deploymentId: a.deployment_id, approvedAt: a.approved_at,
       }));
     },
+
+    // What a replica needs to mirror its upstream (GetDeployments).
+    ...createTargetingMirror(db, history),
   };
 }
 

@@ -10,6 +10,10 @@ import { DomainError } from '../errors.js';
 export const enum TokenKind {
   ClientCookie = 1,
   AuthorizationCookie = 2,
+  /** DssAuth GetAuthorizationCookie CookieData (a downstream server) */
+  DssAuthorizationCookie = 3,
+  /** ServerSync GetCookie cookie (a downstream server) */
+  DssSyncCookie = 4,
 }
 
 export interface ClientCookie {
@@ -30,6 +34,23 @@ export interface AuthorizationCookie {
   clientId: string;
   targetGroups: string;
   dnsName: string;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+/** What DssAuth vouches for: the downstream's GUID and FQDN as it presented them. */
+export interface DssAuthorizationCookie {
+  dssId: string;
+  fqdn: string;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+/** A downstream server's session with this upstream. */
+export interface DssSyncCookie {
+  dssId: string;
+  fqdn: string;
+  protocolVersion: string;
   issuedAt: number;
   expiresAt: number;
 }
@@ -105,6 +126,29 @@ export function readAuthorizationCookie(keys: TokenKeys, token: string): Authori
   const c = 'InvalidAuthorizationCookie' as const;
   return {
     clientId: str(o, 'clientId', c), targetGroups: str(o, 'targetGroups', c), dnsName: str(o, 'dnsName', c),
+    issuedAt: num(o, 'issuedAt', c), expiresAt: num(o, 'expiresAt', c),
+  };
+}
+
+/** Any failure, including a token of another server, is InvalidAuthorizationCookie: the downstream restarts authorization. */
+export function readDssAuthorizationCookie(keys: TokenKeys, token: string): DssAuthorizationCookie {
+  const c = 'InvalidAuthorizationCookie' as const;
+  let o: Record<string, unknown>;
+  try {
+    o = openToken(keys, TokenKind.DssAuthorizationCookie, token, c);
+  } catch (e) {
+    if (e instanceof DomainError && e.code === 'ServerChanged') throw new DomainError(c, '', `${c}: issued by another server`);
+    throw e;
+  }
+  return { dssId: str(o, 'dssId', c), fqdn: str(o, 'fqdn', c), issuedAt: num(o, 'issuedAt', c), expiresAt: num(o, 'expiresAt', c) };
+}
+
+/** InvalidCookie when unreadable; ServerChanged when issued under another server identity. */
+export function readDssSyncCookie(keys: TokenKeys, token: string): DssSyncCookie {
+  const o = openToken(keys, TokenKind.DssSyncCookie, token, 'InvalidCookie');
+  const c = 'InvalidCookie' as const;
+  return {
+    dssId: str(o, 'dssId', c), fqdn: str(o, 'fqdn', c), protocolVersion: str(o, 'protocolVersion', c),
     issuedAt: num(o, 'issuedAt', c), expiresAt: num(o, 'expiresAt', c),
   };
 }

@@ -81,7 +81,8 @@ export interface ServerUpdateData {
 }
 
 export interface UpdateFileDecryption {
-  updateId: string;
+  /** on the wire `UpdateId` is a full UpdateIdentity */
+  identity: UpdateIdentity;
   files: Array<{ digest: string; decryptionKey: string | null }>;
 }
 

@@ -3,6 +3,7 @@ import type { ClientSessionService } from '../../services/client-session.service
 import type { ScanService } from '../../services/scan.service.js';
 import type { UpdateInfoService } from '../../services/update-info.service.js';
 import type { ReportingService } from '../../services/reporting.service.js';
+import type { UpstreamRoleService } from '../../services/upstream-role/upstream-role.types.js';
 import type { XmlElement } from '../xml/xml-element.js';
 
 export interface ClientServices {
@@ -10,6 +11,18 @@ export interface ClientServices {
   scan: ScanService;
   info: UpdateInfoService;
   reporting: ReportingService;
+  /**
+   * This server as an upstream (MS-WSUSSS: ServerSyncWebService, DssAuthWebService and the
+   * rollup operations of ReportingWebService). Absent = role disabled: those operations then
+   * answer exactly like an operation this server does not have.
+   */
+  upstreamRole?: UpstreamRoleService;
+  /**
+   * Upstream role: send update documents above 5,120 bytes (UTF-16) as XmlUpdateBlobCompressed
+   * (LZX cabinet), as WSUS does (config upstreamRole.compressBlobs). Default false: always the
+   * plain XmlUpdateBlob, which every downstream also accepts.
+   */
+  compressBlobs?: boolean;
 }
 
 export interface OperationContext {

@@ -67,6 +67,12 @@ export interface UpstreamRoleService {
   downloadFiles(s: DssSession, digests: string[] | null): void;
   relatedRevisions(s: DssSession, updateIds: string[]): UpdateIdentity[];
 
+  /**
+   * Session for the rollup calls of ReportingWebService: a WSUS downstream sends the spec's dummy
+   * cookie there (empty EncryptedData, [MS-WSUSSS] 3.2.4.5), so the caller is identified by the
+   * server ids the request claims; it must have authenticated here before and be allowed.
+   */
+  rollupSession(encryptedData: string | null, claimedServerIds: readonly string[]): DssSession;
   rollupConfiguration(): RollupConfiguration;
   rollupDownstreamServers(s: DssSession, clientTime: string | null, servers: Array<Record<string, string>>): void;
   rollupComputers(s: DssSession, clientTime: string | null, computers: ComputerRollup[]): ChangedComputer[];
