@@ -19,6 +19,12 @@ import { createContentStore } from '../services/content-store.service.js';
 import { startTlsListener, type TlsListener } from '../http/tls-listener.js';
 import { plainHttpHandler, warnIfMetadataOverPlainHttp } from '../http/transport-policy.js';
 import { createUpstreamRoleService } from '../services/upstream-role/upstream-role.service.js';
+import { createUpstreamDispatcher } from '../upstream/upstream-dispatcher.js';
+import { openUpstreamSession } from '../upstream/upstream-session.js';
+import { createSyncService, type SyncService } from '../services/sync/sync.service.js';
+import { createSyncScheduler } from '../services/sync/sync-scheduler.js';
+import { createSyncContentSource } from '../services/sync/content-source.js';
+import { publishNextScheduled } from '../services/sync/sync-status.js';
 import { SERVER_VERSION } from '../version.js';
 
 export interface RunningServer {
@@ -26,6 +32,8 @@ export interface RunningServer {
   /** the TLS listener for the SOAP services, when configured */
   https: TlsListener | null;
   db: Db;
+  /** synchronization from the configured upstream (also what the schedule runs) */
+  sync: SyncService;
   url: string;
   port: number;
   /** writes buffered reports and contact times now (tests; shutdown) */
@@ -54,7 +62,23 @@ export async function startServer(config: ServerConfig, log: Logger, clock: () =
   let listeningPort = config.httpPort;
   const info = createUpdateInfoService({ config, views, catalog, contentPort: () => config.contentPort ?? listeningPort });
   const reporting = createReportingService({ config, events, clock, log });
-  const content = createContentStore({ db, dir: config.contentDir, log, clock, orphanGraceHours: config.contentOrphanGraceHours });
+  // One dispatcher (proxy, custom CA, timeouts) for everything fetched from the upstream: metadata and content.
+  const dispatcher = createUpstreamDispatcher(config.sync);
+  const content = createContentStore({
+    db, dir: config.contentDir, log, clock, orphanGraceHours: config.contentOrphanGraceHours,
+    dispatcher, fetchFile: createSyncContentSource({ db, config, catalog }),
+  });
+  const sync = createSyncService({
+    db, config, catalog, contentStore: content,
+    replica: config.sync.mode === 'replica' ? targeting : null,
+    openSession: openUpstreamSession, dispatcher, serverId: identity.serverId, log, clock,
+    // The sync writes on this process's connection, which data_version does not report.
+    onCatalogChanged: () => views.invalidate(),
+  });
+  const scheduler = createSyncScheduler({
+    config, run: (o) => sync.run(o), clock, random: Math.random, log,
+    onScheduled: (at) => publishNextScheduled(db, at),
+  });
 
   // This server as an upstream for downstream servers (WSUS serves them unless told otherwise).
   const upstreamRole = config.upstreamRole.enabled
@@ -108,6 +132,7 @@ export async function startServer(config: ServerConfig, log: Logger, clock: () =
       clearInterval(timer);
       http.close();
       await content.close();
+      await dispatcher.close();
       db.close();
       throw e;
     }
@@ -115,11 +140,13 @@ export async function startServer(config: ServerConfig, log: Logger, clock: () =
     log.info('https listening', { port: https.port });
   }
   warnIfMetadataOverPlainHttp(config, log, port);
+  scheduler.start();
 
   return {
-    http, https, db, url, port, flush,
+    http, https, db, sync, url, port, flush,
     async close() {
       clearInterval(timer);
+      await scheduler.stop();
       await https?.close();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
@@ -127,6 +154,7 @@ export async function startServer(config: ServerConfig, log: Logger, clock: () =
       });
       flush();
       await content.close();
+      await dispatcher.close();
       db.close();
       log.info('server stopped');
     },

@@ -9,12 +9,18 @@ import { groupsCommand, groupsHelp } from './commands/groups.command.js';
 import { fixturesCommand, fixturesHelp } from './commands/fixtures.command.js';
 import { contentCommand, contentHelp } from './commands/content.command.js';
 import { certCommand, certHelp } from './commands/cert.command.js';
+import { syncCommand, syncHelp } from './commands/sync.command.js';
+import {
+  productsCommand, productsHelp, classificationsCommand, classificationsHelp, languagesCommand, languagesHelp,
+} from './commands/selection.command.js';
+import { healthCommand, healthHelp } from './commands/health.command.js';
 import { TlsSetupError } from '../http/tls-listener.js';
 
 const HELP = `wsus — a WSUS-compatible Windows update server
 
 Commands:
-${[serveHelp, importHelp, fixturesHelp, approveHelp, declineHelp, groupsHelp, contentHelp, certHelp].join('\n\n')}
+${[serveHelp, importHelp, fixturesHelp, syncHelp, productsHelp, classificationsHelp, languagesHelp, approveHelp, declineHelp,
+  groupsHelp, contentHelp, certHelp, healthHelp].join('\n\n')}
 
 Every command takes --data DIR (default ./data, or $WSUS_DATA). Exit codes: 0 ok, 1 failed,
 2 usage error, 3 not found, 4 conflict.`;
@@ -38,6 +44,11 @@ async function main(argv: string[]): Promise<number> {
     case 'groups': return groupsCommand(rest);
     case 'content': return contentCommand(rest);
     case 'cert': return certCommand(rest);
+    case 'sync': return syncCommand(rest);
+    case 'products': return productsCommand(rest);
+    case 'classifications': return classificationsCommand(rest);
+    case 'languages': return languagesCommand(rest);
+    case 'health': return healthCommand(rest);
     case undefined: case 'help': case '--help': case '-h':
       process.stdout.write(`${HELP}\n`);
       return command === undefined ? 2 : 0;

@@ -1,5 +1,6 @@
 import { flag, parseArgs, UsageError } from '../args.js';
 import { openDataDir } from '../context.js';
+import { assertLocalChangesAllowed } from '../../services/sync/replica-guard.js';
 
 export const approveHelp = `wsus approve <updateId> --group NAME [--action install|uninstall] [--deadline ISO] [--data DIR]
   Approves an update for a computer group (and its child groups).
@@ -34,6 +35,7 @@ export function approveCommand(argv: string[]): number {
   }
   const ctx = openDataDir(flag(args, 'data'));
   try {
+    assertLocalChangesAllowed(ctx.config);
     const a = ctx.targeting.approve(updateId, group, actionRaw === 'install' ? 'Install' : 'Uninstall', deadline, process.env.USER ?? 'cli', new Date());
     ctx.log.info('update approved', { updateId, group, action: a.action, deadline });
     process.stdout.write(`approved ${updateId} for ${a.action} to "${group}"${deadline ? ` with deadline ${deadline}` : ''} (deployment ${a.deploymentId})\n`);
@@ -48,6 +50,7 @@ export function declineCommand(argv: string[], declined: boolean): number {
   const updateId = updateIdArg(args.positional);
   const ctx = openDataDir(flag(args, 'data'));
   try {
+    assertLocalChangesAllowed(ctx.config);
     ctx.targeting.setDeclined(updateId, declined, new Date());
     process.stdout.write(`${declined ? 'declined' : 'undeclined'} ${updateId}\n`);
     return 0;

@@ -1,5 +1,6 @@
 import { flag, parseArgs, UsageError } from '../args.js';
 import { openDataDir } from '../context.js';
+import { assertLocalChangesAllowed } from '../../services/sync/replica-guard.js';
 
 export const groupsHelp = `wsus groups create NAME [--parent NAME] [--data DIR]
 wsus groups list [--data DIR] [--json]
@@ -14,6 +15,7 @@ export function groupsCommand(argv: string[]): number {
     if (args.positional.length !== 1) throw new UsageError('groups create needs exactly one NAME (quote names with spaces)');
     const ctx = openDataDir(flag(args, 'data'));
     try {
+      assertLocalChangesAllowed(ctx.config);
       const g = ctx.targeting.createGroup(args.positional[0]!, flag(args, 'parent'), new Date());
       process.stdout.write(`created group "${g.name}" (${g.id})\n`);
       return 0;

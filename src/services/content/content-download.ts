@@ -36,7 +36,7 @@ function retryable(e: unknown): boolean {
 }
 
 function httpFailure(sha1Hex: string, status: number): ContentDownloadError {
-  return new ContentDownloadError(sha1Hex, `upstream answered HTTP ${status}`, status >= 500 || status === 408 || status === 429);
+  return new ContentDownloadError(sha1Hex, `upstream answered HTTP ${status}`, status >= 500 || status === 408 || status === 429, undefined, status);
 }
 
 async function openPartial(path: string): Promise<FileHandle> {

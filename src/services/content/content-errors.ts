@@ -34,6 +34,8 @@ export class ContentDownloadError extends DomainError {
     /** worth another try (5xx, 408, 429); a 404 or a wrong length is not */
     readonly retryable = false,
     override readonly cause?: unknown,
+    /** the upstream's HTTP status when it answered one (404: it does not have the file) */
+    readonly httpStatus: number | null = null,
   ) {
     super('InternalServerError', `content ${sha1Hex}`, `download of ${sha1Hex} failed: ${why}`);
     this.name = 'ContentDownloadError';
