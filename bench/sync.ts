@@ -41,6 +41,15 @@ async function syncOnce(dataDir: string): Promise<Run> {
   return { seconds: (performance.now() - t0) / 1000, peakRss: sampler.overallMax, code, stderr };
 }
 
+function countUpdates(dbFile: string): number {
+  const db = new Database(dbFile, { readonly: true });
+  try {
+    return db.prepare('SELECT count(*) FROM updates').pluck().get() as number;
+  } finally {
+    db.close();
+  }
+}
+
 function countRevisions(dbFile: string): number {
   const db = new Database(dbFile, { readonly: true });
   try {
@@ -55,10 +64,13 @@ function reviseUpstream(dataDir: string, n: number): number {
   const h = adminHandle(testConfig(dataDir));
   try {
     const docs = h.db.prepare(
+      // Top-level updates (they carry product and classification): Microsoft revises a bundle
+      // together with its payloads, and a payload alone is not listed by product.
       `SELECT r.document FROM revisions r JOIN updates u ON u.current_revision_id = r.id
-        WHERE r.update_type = 'Software' ORDER BY r.id DESC LIMIT ?`,
+        WHERE r.update_type = 'Software' AND EXISTS (SELECT 1 FROM revision_categories c WHERE c.revision_id = r.id)
+        ORDER BY r.id DESC LIMIT ?`,
     ).pluck().all(n) as string[];
-    const revised = docs.map((xml, i) => xml.replace(/(<upd:UpdateIdentity [^>]*RevisionNumber=")(\d+)"/, (_m, pre: string, rev: string) => `${pre}${Number(rev) + 1000}"`))
+    const revised = docs.map((xml) => xml.replace(/(<upd:UpdateIdentity [^>]*RevisionNumber=")(\d+)"/, (_m, pre: string, rev: string) => `${pre}${Number(rev) + 1000}"`))
       .map((xml, i) => ({ name: `revised-${i}`, read: () => xml }));
     const r = importDocuments({ db: h.db, catalog: h.catalog, log: quietLog, clock: () => new Date() }, revised);
     return r.added;
@@ -97,7 +109,9 @@ async function main(): Promise<void> {
     const rate = synced / full.seconds;
     console.log(`full sync (end to end): ${synced} revisions in ${full.seconds.toFixed(1)} s = ${rate.toFixed(0)} revisions/s ` +
       `(${(rate / baseRate).toFixed(2)}x the local import), downstream peak RSS ${mb(full.peakRss)}`);
-    if (synced !== upstream.revisions) console.log(`  note: upstream has ${upstream.revisions} revisions, downstream ${synced}`);
+    // GetRevisionIdList lists the newest revision of each update, so older revisions stay upstream.
+    const expected = countUpdates(join(upstream.dataDir, 'wsus.db'));
+    if (synced !== expected) console.log(`  MISMATCH: the upstream has ${expected} current revisions, the downstream ${synced}`);
 
     // 3. Nothing changed: the cost of asking.
     const idle = await syncOnce(downDir);
