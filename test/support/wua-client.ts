@@ -54,6 +54,8 @@ export interface ScannedUpdate {
   isLeaf: boolean;
   action: string;
   deploymentId: number;
+  /** the Deployment's Deadline, when it has one */
+  deadline: string | null;
   lastChangeTime: string;
   core: string;
 }
@@ -127,6 +129,7 @@ export class WuaClient {
         isLeaf: child(u, 'IsLeaf')!.text === 'true',
         action: child(d, 'Action')!.text,
         deploymentId: Number(child(d, 'ID')!.text),
+        deadline: child(d, 'Deadline')?.text ?? null,
         lastChangeTime: child(d, 'LastChangeTime')!.text,
         core: child(u, 'Xml')?.text ?? '',
       };
