@@ -14,7 +14,9 @@ export type Fault =
   | { kind: 'partial-update-data' }
   /** /Content: flip a byte in the middle of the body */
   | { kind: 'corrupt-content' }
-  | { kind: 'http-status'; status: number };
+  | { kind: 'http-status'; status: number }
+  /** hold the request this long, then forward it untouched (slows a sync down) */
+  | { kind: 'delay'; ms: number };
 
 export interface FaultRule {
   /** SOAP operation (element name in the body) or 'Content' for /Content GETs */
@@ -24,13 +26,27 @@ export interface FaultRule {
   times?: number;
 }
 
+export interface ProxiedRequest {
+  /** SOAP operation name, or 'Content' */
+  operation: string;
+  path: string;
+  /** the request body as received (SOAP XML; empty for GETs) */
+  body: string;
+  /** the fault applied to it, if any */
+  fault: Fault['kind'] | null;
+}
+
 export interface FaultProxy {
   url: string;
   /** operations seen, in order (SOAP operation names and 'Content') */
   seen: string[];
+  /** every request, in order, with its body */
+  requests: ProxiedRequest[];
   inject(rule: FaultRule): void;
   /** faults still armed */
   pending(): number;
+  /** disarms every fault still armed */
+  clear(): void;
   close(): Promise<void>;
 }
 
@@ -54,6 +70,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const upstream = new URL(target);
   const rules: Array<FaultRule & { left: number }> = [];
   const seen: string[] = [];
+  const requests: ProxiedRequest[] = [];
 
   const take = (op: string): Fault | undefined => {
     const r = rules.find((x) => x.left > 0 && x.operation === op);
@@ -66,6 +83,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     const op = operationOf(req.url ?? '/', body);
     seen.push(op);
     const fault = take(op);
+    requests.push({ operation: op, path: req.url ?? '/', body: body.toString('utf8'), fault: fault?.kind ?? null });
+    if (fault?.kind === 'delay') {
+      const timer = setTimeout(() => forward(req, res, body, undefined), fault.ms);
+      res.on('close', () => clearTimeout(timer));
+      return;
+    }
     if (fault?.kind === 'server-busy') {
       res.writeHead(500, { 'Content-Type': 'text/xml; charset=utf-8' });
       res.end(BUSY_FAULT);
@@ -80,10 +103,18 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       req.socket.destroy();
       return;
     }
+    forward(req, res, body, fault);
+  };
+
+  const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer, fault: Fault | undefined): void => {
+    if (res.destroyed) return;
     const headers = { ...req.headers, host: upstream.host };
     // Bodies are rewritten below, so ask the upstream for identity encoding.
     delete headers['accept-encoding'];
-    const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (up) => {
+    // One upstream connection per request: an upstream restarted between two requests is
+    // then a clean refusal or a fresh connection, never a pooled socket that died.
+    delete headers.connection;
+    const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent: false }, (up) => {
       const chunks: Buffer[] = [];
       up.on('data', (c: Buffer) => chunks.push(c));
       up.on('end', () => {
@@ -126,10 +157,14 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   return {
     url: `http://127.0.0.1:${port}`,
     seen,
+    requests,
     inject(rule) {
       rules.push({ ...rule, left: rule.times ?? 1 });
     },
     pending: () => rules.reduce((n, r) => n + r.left, 0),
+    clear() {
+      rules.length = 0;
+    },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
