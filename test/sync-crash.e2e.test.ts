@@ -129,6 +129,11 @@ test('kill -9 mid-sync: the next run takes the lock over, resumes without refetc
     assert.match(status.stdout, new RegExp(`running: yes, \\S+:${pid}:\\w+ \\(pid ${pid}, .*STALE: the next run takes over`));
     assert.match(status.stdout, new RegExp(`staged \\(resume point\\): 0 categories, ${staged.size} updates`));
 
+    // `wsus health` counts a sync that died mid-run as a failure until a sync finishes
+    const sick = await wsus(['health', '--data', B.dir]).done;
+    assert.equal(sick.code, 1, sick.stdout);
+    assert.match(sick.stdout + sick.stderr, /stopped without finishing/);
+
     // restart: takes the stale lock over and resumes
     const from = proxy.requests.length;
     const resumed = await wsus(['sync', 'run', '--data', B.dir, '--json']).done;
@@ -146,6 +151,7 @@ test('kill -9 mid-sync: the next run takes the lock over, resumes without refetc
     assert.equal(again.length, result.counts.updates!.fetched);
     assert.equal(result.counts.updates!.listed, result.counts.updates!.alreadyPresent + staged.size + again.length);
 
+    assert.equal((await wsus(['health', '--data', B.dir]).done).code, 0, 'healthy again after the resumed sync');
     const hist = await wsus(['sync', 'history', '--data', B.dir, '--json']).done;
     assert.equal(hist.code, 0, hist.stderr);
     const runs = JSON.parse(hist.stdout) as SyncRunRow[];

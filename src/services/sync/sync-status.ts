@@ -100,6 +100,12 @@ export function readHealth(db: Db, config: Pick<ServerConfig, 'sync'>, now: Date
     // A restart or Ctrl-C: the next run resumes from staging; overdue syncs are caught below.
     warnings.push(`last sync was interrupted at ${last.finishedAt} during ${last.phase ?? 'start'}: ${last.error ?? ''}`);
   }
+  // A sync killed mid-run (kill -9, power loss) finishes nothing: only its stale lock tells.
+  const holder = createJobLocksStore(db).holder(SYNC_JOB);
+  if (holder && !(processAlive(holder.pid) && now.getTime() - Date.parse(holder.heartbeatAt) <= DEFAULT_STALE_MS)) {
+    problems.push(`a sync (${holder.owner}) stopped without finishing; last sign of life ${holder.heartbeatAt}. ` +
+      'The next sync resumes where it stopped (wsus sync run).');
+  }
   const schedule = config.sync.schedule;
   const interval = schedule ? scheduleIntervalMs(schedule) : null;
   if (interval !== null) {
