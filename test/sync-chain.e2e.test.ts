@@ -15,9 +15,10 @@ import { child } from '../src/protocol/xml/xml-element.js';
 import { projectRoot } from '../src/paths.js';
 import { CAPTURES, capturesPresent, SKIP } from './support/captures.js';
 import { adminHandle, importInto, quietLog, tempDataDir } from './support/test-server.js';
+import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
 import {
   assertSameRevisions, currentKeys, downstreamOf, eventually, inScope, offers, productDeltas, scannedClient, startNode,
-  startRecordingProxy, type ChainNode, type RecordingProxy,
+  type ChainNode,
 } from './support/sync-chain.js';
 
 // Loopback chains of real servers, each on its own data directory and port, synchronizing
@@ -80,8 +81,8 @@ describe('A ← B (autonomous) ← C (replica of B)', { skip: capturesPresent ? 
   let A: ChainNode;
   let B: ChainNode;
   let C: ChainNode;
-  let toA: RecordingProxy;
-  let toB: RecordingProxy;
+  let toA: FaultProxy;
+  let toB: FaultProxy;
   let selected: string[];
 
   before(async () => {
@@ -92,12 +93,12 @@ describe('A ← B (autonomous) ← C (replica of B)', { skip: capturesPresent ? 
         assert.equal(r.failed, 0, JSON.stringify(r.failures));
       }
     });
-    toA = await startRecordingProxy(A.url);
+    toA = await startFaultProxy(A.url);
     B = await startNode('B', {
       sync: downstreamOf(toA.url, 'b.chain.test'),
       upstreamRole: { maxUpdatesPerRequest: 25, compressBlobs: true },
     });
-    toB = await startRecordingProxy(B.url);
+    toB = await startFaultProxy(B.url);
     C = await startNode('C', { sync: downstreamOf(toB.url, 'c.chain.test', { mode: 'replica' }) });
     // B's admin selects every product A has now, explicitly (by GUID: not synchronized yet).
     selected = A.admin((h) => (h.db.prepare("SELECT u.update_id AS id FROM updates u JOIN revisions r ON r.id = u.current_revision_id WHERE r.category_type = 'Product'").all() as Array<{ id: string }>).map((r) => r.id));
@@ -214,7 +215,7 @@ describe('A ← B (autonomous) ← C (replica of B)', { skip: capturesPresent ? 
 
     // B: the categories phase brings the new categories and detectoids, the updates phase only
     // the three new revisions (the new products are not selected yet).
-    let mark = toA.calls.length;
+    let mark = toA.requests.length;
     const rb = await B.sync();
     assert.equal(rb.counts.categories!.fetched, newConfigIds.size);
     // (A bundle is listed with its payloads, which B already holds.)
@@ -229,7 +230,7 @@ describe('A ← B (autonomous) ← C (replica of B)', { skip: capturesPresent ? 
 
     // C: the same delta. C selects nothing, so it takes every product B offers: the new
     // products and product families are asked for with Delta=false (B has no updates in them yet).
-    mark = toB.calls.length;
+    mark = toB.requests.length;
     const rc = await C.sync();
     assert.equal(rc.counts.categories!.fetched, newConfigIds.size);
     assert.equal(rc.counts.updates!.fetched, 3);
@@ -254,7 +255,7 @@ describe('A ← B (autonomous) ← C (replica of B)', { skip: capturesPresent ? 
     // B's admin selects the new product(s): the next sync asks with Delta=false for them only.
     const sel = wsus(['products', 'select', ...newProducts, '--data', B.config.dataDir]);
     assert.equal(sel.status, 0, sel.stderr);
-    mark = toA.calls.length;
+    mark = toA.requests.length;
     const rb2 = await B.sync();
     const deltas = productDeltas(toA.of('GetRevisionIdList', mark).at(-1)!.body);
     assert.deepEqual([...deltas].filter(([, d]) => !d).map(([id]) => id).sort(), [...newProducts].sort(), 'Delta=false exactly for the newly selected products');
@@ -266,7 +267,7 @@ describe('A ← B (autonomous) ← C (replica of B)', { skip: capturesPresent ? 
     assert.equal(rb2.counts.updates!.fetched, newRevisions.length, 'exactly the new product\'s revisions were fetched');
     assert.equal(rb2.counts.categories!.fetched, 0);
 
-    mark = toB.calls.length;
+    mark = toB.requests.length;
     const rc2 = await C.sync();
     assert.equal(rc2.counts.updates!.fetched, newRevisions.length);
     assert.equal(toB.of('GetUpdateData', mark).length, Math.ceil(newRevisions.length / 25));
@@ -371,8 +372,8 @@ describe('content through A ← B (autonomous) ← C (replica), content \'approv
   let A: ChainNode;
   let B: ChainNode;
   let C: ChainNode;
-  let toA: RecordingProxy;
-  let toB: RecordingProxy;
+  let toA: FaultProxy;
+  let toB: FaultProxy;
 
   before(async () => {
     catalogDir = tempDataDir();
@@ -388,9 +389,9 @@ describe('content through A ← B (autonomous) ← C (replica), content \'approv
         h.close();
       }
     });
-    toA = await startRecordingProxy(A.url);
+    toA = await startFaultProxy(A.url);
     B = await startNode('B', { sync: downstreamOf(toA.url, 'b3.chain.test', { content: 'approved' }) });
-    toB = await startRecordingProxy(B.url);
+    toB = await startFaultProxy(B.url);
     C = await startNode('C', { sync: downstreamOf(toB.url, 'c3.chain.test', { mode: 'replica', content: 'approved' }) });
   });
   after(async () => {

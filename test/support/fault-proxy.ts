@@ -34,6 +34,10 @@ export interface ProxiedRequest {
   body: string;
   /** the fault applied to it, if any */
   fault: Fault['kind'] | null;
+  /** HTTP status the downstream got (0 until answered or when the connection was dropped) */
+  status: number;
+  /** the SOAP answer as forwarded (not kept for /Content) */
+  response?: string;
 }
 
 export interface FaultProxy {
@@ -42,6 +46,8 @@ export interface FaultProxy {
   seen: string[];
   /** every request, in order, with its body */
   requests: ProxiedRequest[];
+  /** the requests of one operation since `from` (an index into requests) */
+  of(operation: string, from?: number): ProxiedRequest[];
   inject(rule: FaultRule): void;
   /** faults still armed */
   pending(): number;
@@ -83,18 +89,21 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     const op = operationOf(req.url ?? '/', body);
     seen.push(op);
     const fault = take(op);
-    requests.push({ operation: op, path: req.url ?? '/', body: body.toString('utf8'), fault: fault?.kind ?? null });
+    const record: ProxiedRequest = { operation: op, path: req.url ?? '/', body: body.toString('utf8'), fault: fault?.kind ?? null, status: 0 };
+    requests.push(record);
     if (fault?.kind === 'delay') {
-      const timer = setTimeout(() => forward(req, res, body, undefined), fault.ms);
+      const timer = setTimeout(() => forward(req, res, body, undefined, record), fault.ms);
       res.on('close', () => clearTimeout(timer));
       return;
     }
     if (fault?.kind === 'server-busy') {
+      record.status = 500;
       res.writeHead(500, { 'Content-Type': 'text/xml; charset=utf-8' });
       res.end(BUSY_FAULT);
       return;
     }
     if (fault?.kind === 'http-status') {
+      record.status = fault.status;
       res.writeHead(fault.status, { 'Content-Type': 'text/plain' });
       res.end(`injected ${fault.status}\n`);
       return;
@@ -103,10 +112,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       req.socket.destroy();
       return;
     }
-    forward(req, res, body, fault);
+    forward(req, res, body, fault, record);
   };
 
-  const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer, fault: Fault | undefined): void => {
+  const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer, fault: Fault | undefined, record: ProxiedRequest): void => {
     if (res.destroyed) return;
     const headers = { ...req.headers, host: upstream.host };
     // Bodies are rewritten below, so ask the upstream for identity encoding.
@@ -125,6 +134,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
           const mid = payload.length >> 1;
           payload[mid] = payload[mid]! ^ 0xff;
         }
+        record.status = up.statusCode ?? 502;
+        if (record.operation !== 'Content') record.response = payload.toString('utf8');
         const h: Record<string, string | string[] | undefined> = { ...up.headers };
         delete h['transfer-encoding'];
         h['content-length'] = String(payload.length);
@@ -158,6 +169,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     url: `http://127.0.0.1:${port}`,
     seen,
     requests,
+    of: (operation, from = 0) => requests.slice(from).filter((r) => r.operation === operation),
     inject(rule) {
       rules.push({ ...rule, left: rule.times ?? 1 });
     },

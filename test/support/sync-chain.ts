@@ -1,15 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { ServerConfig } from '../../src/config/config.js';
-import { startServer, type RunningServer } from '../../src/app/server.js';
+import type { RunningServer } from '../../src/app/server.js';
 import type { Db } from '../../src/store/database.js';
 import type { SyncRunResult } from '../../src/services/sync/sync-types.js';
-import { adminHandle, quietLog, tempDataDir, testConfig } from './test-server.js';
-import { xpressDecompress } from '../../src/protocol/xpress/index.js';
+import { adminHandle } from './test-server.js';
+import { startNode as startLoopbackNode } from './sync-loopback.js';
 import { WuaClient } from './wua-client.js';
 
 // Loopback chains of real servers for server-to-server sync tests: each node is a whole
@@ -30,16 +26,12 @@ export interface ChainNode {
 }
 
 /**
- * Starts a server on a fresh data directory. `settings` go to config.json (so `wsus ...
- * --data <dir>` sees the same configuration); `prepare` runs on the stopped data directory.
+ * Starts a server on a fresh data directory (see sync-loopback.ts). `settings` go to config.json
+ * too, so `wsus ... --data <dir>` sees the same configuration.
  */
 export async function startNode(name: string, settings: Record<string, unknown>, prepare?: (config: ServerConfig) => void | Promise<void>): Promise<ChainNode> {
-  const tmp = tempDataDir();
-  const raw = { host: '127.0.0.1', httpPort: 0, seedDemoCatalog: false, logLevel: 'error', ...settings };
-  writeFileSync(join(tmp.dir, 'config.json'), JSON.stringify(raw, null, 2));
-  const config = testConfig(tmp.dir, raw);
-  await prepare?.(config);
-  const server = await startServer(config, quietLog);
+  const node = await startLoopbackNode({ logLevel: 'error', ...settings }, { prepare });
+  const { config, server } = node;
   return {
     name, config, server, url: server.url,
     admin(fn) {
@@ -56,10 +48,7 @@ export async function startNode(name: string, settings: Record<string, unknown>,
       assert.equal(r.counts.badDocuments.count, 0, `${name}: bad documents ${JSON.stringify(r.counts.badDocuments.first)}`);
       return r;
     },
-    async close() {
-      await server.close();
-      tmp.cleanup();
-    },
+    close: () => node.close(),
   };
 }
 
@@ -167,69 +156,6 @@ export async function scannedClient(url: string, targetGroup?: string): Promise<
   await c.handshake();
   await c.fullScan();
   return c;
-}
-
-// ---- a recording proxy ---------------------------------------------------------------------
-
-export interface RecordedCall {
-  /** SOAP operation (first element in Body) or 'Content' */
-  op: string;
-  body: string;
-  status: number;
-  /** the decoded response body (SOAP calls only; set once it has been forwarded) */
-  response?: string;
-}
-
-export interface RecordingProxy {
-  url: string;
-  calls: RecordedCall[];
-  /** the calls of one operation since `from` (an index into calls) */
-  of(op: string, from?: number): RecordedCall[];
-  close(): Promise<void>;
-}
-
-/** Forwards every request to `target` untouched and records operation, request body, status and (SOAP) response. */
-export async function startRecordingProxy(target: string): Promise<RecordingProxy> {
-  const up = new URL(target);
-  const calls: RecordedCall[] = [];
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const text = body.toString('utf8');
-      const op = /^\/content\//i.test(req.url ?? '') ? 'Content' : /<(?:[A-Za-z0-9_]+:)?Body>\s*<(?:[A-Za-z0-9_]+:)?([A-Za-z0-9_]+)/.exec(text)?.[1] ?? 'unknown';
-      const call: RecordedCall = { op, body: text, status: 0 };
-      calls.push(call);
-      const out = httpRequest({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers: { ...req.headers, host: up.host } }, (r) => {
-        call.status = r.statusCode ?? 0;
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        const got: Buffer[] = [];
-        if (op !== 'Content') r.on('data', (c: Buffer) => got.push(c));
-        r.on('end', () => {
-          if (op === 'Content') return;
-          const raw = Buffer.concat(got);
-          call.response = (r.headers['content-encoding'] === 'xpress' ? xpressDecompress(raw, 256 * 1024 * 1024) : raw).toString('utf8');
-        });
-        r.pipe(res);
-      });
-      out.on('error', () => {
-        if (!res.headersSent) res.writeHead(502);
-        res.end();
-      });
-      out.end(body);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    calls,
-    of: (op, from = 0) => calls.slice(from).filter((c) => c.op === op),
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
 }
 
 /** The product entries of a GetRevisionIdList(GetConfig=false) request: category id → Delta. */
