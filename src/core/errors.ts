@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'FileLocationChanged'
   | 'IncompatibleProtocolVersion'
   | 'FileDigestsMissing'
+  | 'Unauthorized'
+  | 'Forbidden'
   | 'NotFound'
   | 'Conflict'
   | 'InvalidInput';
