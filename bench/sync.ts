@@ -28,7 +28,7 @@ interface Run { seconds: number; peakRss: number; code: number | null; stderr: s
 
 async function syncOnce(dataDir: string): Promise<Run> {
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [join(distRoot, 'src/cli/main.js'), 'sync', 'run', '--data', dataDir], {
+  const proc = spawn(process.execPath, [join(distRoot, 'src/cli/main.js'), 'sync', 'run', '--local', '--data', dataDir], {
     stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, WSUS_LOG_LEVEL: 'error' },
   });
   let stderr = '';

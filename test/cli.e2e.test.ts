@@ -5,7 +5,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { projectRoot } from '../src/paths.js';
-import { tempDataDir } from './support/test-server.js';
+import { tempDataDir, withServer } from './support/test-server.js';
+import { cliFor } from './support/admin-cli.js';
 
 // The administrator's first minutes: `wsus serve` on an empty data directory creates the
 // database, imports the demo catalog and answers probes; SIGTERM stops it cleanly; commands
@@ -31,7 +32,7 @@ test('wsus serve on an empty data directory: migrated database, demo catalog, pr
   const tmp = tempDataDir();
   try {
     const port = await freePort();
-    const child = spawn(process.execPath, [MAIN, 'serve', '--data', tmp.dir, '--port', String(port), '--host', '127.0.0.1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, 'serve', '--data', tmp.dir, '--port', String(port), '--host', '127.0.0.1', '--admin-port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     child.stderr.on('data', (d: Buffer) => { log += d.toString(); });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -52,7 +53,7 @@ test('wsus serve on an empty data directory: migrated database, demo catalog, pr
     }
     assert.equal(await exited, 0, log);
     // A second start finds the catalog and does not import the demo again.
-    const groups = wsus(['groups', 'list', '--data', tmp.dir, '--json']);
+    const groups = wsus(['groups', 'list', '--local', '--data', tmp.dir, '--json']);
     assert.equal(groups.status, 0, groups.stderr);
     assert.ok((JSON.parse(groups.stdout) as Array<{ name: string }>).some((g) => g.name === 'Unassigned Computers'));
   } finally {
@@ -60,20 +61,23 @@ test('wsus serve on an empty data directory: migrated database, demo catalog, pr
   }
 });
 
-test('CLI errors: usage 2, not found 3, conflict 4, with a message on stderr', () => {
-  const tmp = tempDataDir();
-  try {
-    const d = ['--data', tmp.dir];
-    assert.equal(wsus(['frobnicate']).status, 2);
-    assert.equal(wsus(['approve', 'not-a-guid', '--group', 'All Computers', ...d]).status, 2);
-    assert.equal(wsus(['approve', '11111111-2222-3333-4444-555555555555', ...d]).status, 2, '--group is required');
-    const missing = wsus(['approve', '11111111-2222-3333-4444-555555555555', '--group', 'All Computers', ...d]);
+test('CLI errors: usage 2, not found 3, conflict 4, with a message on stderr', async () => {
+  assert.equal(wsus(['frobnicate']).status, 2);
+  // The admin commands talk to a running server's admin API.
+  await withServer({}, () => undefined, async (server) => {
+    const api = cliFor(server);
+    assert.equal((await api('approve', 'not-a-guid', '--group', 'All Computers', '--action', 'later')).status, 2);
+    assert.equal((await api('approve', '11111111-2222-3333-4444-555555555555')).status, 2, '--group is required');
+    const missing = await api('approve', '11111111-2222-3333-4444-555555555555', '--group', 'All Computers');
     assert.equal(missing.status, 3);
     assert.match(missing.stderr, /not found/);
-    assert.equal(wsus(['groups', 'create', 'Pilot', ...d]).status, 0);
-    assert.equal(wsus(['groups', 'create', 'pilot', ...d]).status, 4, 'group names are case-insensitive');
-    assert.equal(wsus(['groups', 'create', 'Ring0', '--parent', 'NoSuch', ...d]).status, 3);
-    assert.equal(wsus(['serve', '--port', '99999', ...d]).status, 2);
+    assert.equal((await api('groups', 'create', 'Pilot')).status, 0);
+    assert.equal((await api('groups', 'create', 'pilot')).status, 4, 'group names are case-insensitive');
+    assert.equal((await api('groups', 'create', 'Ring0', '--parent', 'NoSuch')).status, 3);
+  });
+  const tmp = tempDataDir();
+  try {
+    assert.equal(wsus(['serve', '--port', '99999', '--data', tmp.dir]).status, 2);
   } finally {
     tmp.cleanup();
   }

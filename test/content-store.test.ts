@@ -390,14 +390,14 @@ test('wsus content import / verify / stats end to end', async () => {
     assert.equal(again.code, 0);
     assert.match(again.out, /1 already present/);
 
-    const verify = await run('verify', '--deep', '--data', tmp.dir, '--json');
+    const verify = await run('verify', '--deep', '--local', '--data', tmp.dir, '--json');
     assert.equal(verify.code, 0);
     assert.equal((JSON.parse(verify.out) as { ok: number }).ok, files.length - 1);
 
-    const stats = JSON.parse((await run('stats', '--data', tmp.dir, '--json')).out) as { present: number; quarantined: number; missing: number };
+    const stats = JSON.parse((await run('stats', '--local', '--data', tmp.dir, '--json')).out) as { present: number; quarantined: number; missing: number };
     assert.deepEqual([stats.present, stats.quarantined, stats.missing], [files.length - 1, 1, 1]);
 
-    const cleanup = await run('cleanup', '--dry-run', '--data', tmp.dir);
+    const cleanup = await run('cleanup', '--dry-run', '--local', '--data', tmp.dir);
     assert.equal(cleanup.code, 0);
     assert.match(cleanup.out, /dry run/);
   } finally {
@@ -419,7 +419,7 @@ test('the wsus binary imports and verifies content', { skip: !cliWired && 'wsus 
     const imp = wsus('content', 'import', '--data', tmp.dir, share);
     assert.equal(imp.status, 0, imp.stderr);
     assert.match(imp.stdout, new RegExp(`${files.length} stored`));
-    const verify = wsus('content', 'verify', '--deep', '--json', '--data', tmp.dir);
+    const verify = wsus('content', 'verify', '--deep', '--json', '--local', '--data', tmp.dir);
     assert.equal(verify.status, 0, verify.stderr);
     assert.equal((JSON.parse(verify.stdout) as { ok: number }).ok, files.length);
   } finally {

@@ -11,6 +11,7 @@ import { assertLocalChangesAllowed } from '../src/services/sync/replica-guard.js
 import { createSyncAdmin } from '../src/services/sync/sync-admin.js';
 import { DomainError } from '../src/core/errors.js';
 import { ALL_COMPUTERS_NAME } from '../src/core/targeting/builtin-groups.js';
+import { cliFor } from './support/admin-cli.js';
 import { child } from '../src/protocol/xml/xml-element.js';
 import { projectRoot } from '../src/paths.js';
 import { CAPTURES, capturesPresent, SKIP } from './support/captures.js';
@@ -157,7 +158,11 @@ describe('A ← B (autonomous) ← C (replica of B)', { skip: capturesPresent ? 
     const approvals = (n: ChainNode) => n.admin((h) => h.targeting.approvals().map((a) => `${a.updateId} ${a.groupId} ${a.action} ${a.deadline}`).sort());
     assert.deepEqual(approvals(C), approvals(B));
     assert.equal(approvals(C).length, 2);
-    assert.deepEqual(C.admin((h) => h.db.prepare('SELECT update_id FROM updates WHERE declined = 1').pluck().all()), [declined]);
+    // C mirrors B's declines exactly: the one made here, plus what B's default decline rules
+    // (expired updates) declined after its own sync.
+    const declinedOn = (n: ChainNode) => n.admin((h) => h.db.prepare('SELECT update_id FROM updates WHERE declined = 1 ORDER BY 1').pluck().all() as string[]);
+    assert.deepEqual(declinedOn(C), declinedOn(B));
+    assert.ok(declinedOn(C).includes(declined));
 
     // The cached client: the approval arrives as a changed deployment, the decline as out of scope.
     const cachedBefore = offers(cached);
@@ -182,7 +187,8 @@ describe('A ← B (autonomous) ← C (replica of B)', { skip: capturesPresent ? 
     assert.throws(() => assertLocalChangesAllowed(C.config), (e: unknown) => e instanceof DomainError && e.code === 'Conflict' && /replica of/.test(e.message));
     assert.doesNotThrow(() => assertLocalChangesAllowed(B.config));
     const id = latestOf(CAT.documents, 'bundle')[5]!.updateId;
-    const r = wsus(['approve', id, '--group', ALL_COMPUTERS_NAME, '--data', C.config.dataDir]);
+    // through C's admin API, as an administrator would (asynchronously: C runs in this process)
+    const r = await cliFor(C.server)('approve', id, '--group', ALL_COMPUTERS_NAME);
     assert.equal(r.status, 4, r.stderr);
     assert.match(r.stderr, /this server is a replica of http:\/\/127\.0\.0\.1:\d+: approvals, declines and groups come from the upstream/);
     assert.equal(C.admin((h) => h.targeting.approvals().length), 2, 'nothing changed');
@@ -253,7 +259,7 @@ describe('A ← B (autonomous) ← C (replica of B)', { skip: capturesPresent ? 
     assert.ok(!offers(await scannedClient(C.url)).has(expiring.updateId), 'a new client never gets the expired update');
 
     // B's admin selects the new product(s): the next sync asks with Delta=false for them only.
-    const sel = wsus(['products', 'select', ...newProducts, '--data', B.config.dataDir]);
+    const sel = wsus(['products', 'select', ...newProducts, '--local', '--data', B.config.dataDir]);
     assert.equal(sel.status, 0, sel.stderr);
     mark = toA.requests.length;
     const rb2 = await B.sync();

@@ -38,8 +38,15 @@ function setup(sync: Record<string, unknown> = {}) {
     const code = await cmd([...argv, '--data', tmp.dir], { out, err });
     return { code, out: out.text(), err: err.text() };
   };
-  const sync_ = (argv: string[]) => run((a, io) => syncCommand(a, io, deps), argv);
-  return { tmp, fake, run, sync: sync_ };
+  // sync and selection commands run their admin routes in process (--local) against the fake upstream
+  const local = async (cmd: (argv: string[], io: { out: Writable; err: Writable }, seams: SyncCliDeps) => number | Promise<number>, argv: string[]) => {
+    const out = capture();
+    const err = capture();
+    const code = await cmd([...argv, '--local', '--data', tmp.dir], { out, err }, deps);
+    return { code, out: out.text(), err: err.text() };
+  };
+  const sync_ = (argv: string[]) => local((a, io) => syncCommand(a, io, deps), argv);
+  return { tmp, fake, run, local, sync: sync_ };
 }
 
 test('wsus sync run / status / history: summary, JSON, exit codes', async () => {
@@ -94,35 +101,35 @@ test('wsus sync run / status / history: summary, JSON, exit codes', async () => 
 test('wsus products / classifications / languages: list with *, select by GUID or exact title', async () => {
   const s = setup({ upstream: 'https://sws.update.microsoft.com' });
   try {
-    const empty = await s.run(productsCommand, ['list']);
+    const empty = await s.local(productsCommand, ['list']);
     assert.match(empty.out, /no products yet/);
     assert.equal((await s.sync(['run'])).code, 0);
-    const list = await s.run(productsCommand, ['list']);
+    const list = await s.local(productsCommand, ['list']);
     assert.match(list.err, /Microsoft Update fetches categories only/);
     const first = /^ {2}([0-9a-f-]{36})  (.+)$/m.exec(list.out)!;
     assert.ok(first, list.out);
-    const sel = await s.run(productsCommand, ['select', first[2]!]);
+    const sel = await s.local(productsCommand, ['select', first[2]!]);
     assert.equal(sel.code, 0);
     assert.match(sel.out, new RegExp(`selected 1 products: ${first[1]}`));
-    assert.match((await s.run(productsCommand, ['list'])).out, new RegExp(`^\\* ${first[1]}  `, 'm'));
-    assert.match((await s.run(productsCommand, ['list', '--all'])).out, /\(ProductFamily\)/);
-    await assert.rejects(s.run(productsCommand, ['select', 'No Such Product']), (e: unknown) => e instanceof DomainError && e.code === 'NotFound');
-    const unknownGuid = await s.run(productsCommand, ['select', '00000000-1111-2222-3333-444444444444']);
+    assert.match((await s.local(productsCommand, ['list'])).out, new RegExp(`^\\* ${first[1]}  `, 'm'));
+    assert.match((await s.local(productsCommand, ['list', '--all'])).out, /\(ProductFamily\)/);
+    await assert.rejects(s.local(productsCommand, ['select', 'No Such Product']), (e: unknown) => e instanceof DomainError && e.code === 'NotFound');
+    const unknownGuid = await s.local(productsCommand, ['select', '00000000-1111-2222-3333-444444444444']);
     assert.match(unknownGuid.err, /not among the synchronized product categories/);
-    assert.equal((await s.run(productsCommand, ['deselect', '00000000-1111-2222-3333-444444444444'])).code, 0);
+    assert.equal((await s.local(productsCommand, ['deselect', '00000000-1111-2222-3333-444444444444'])).code, 0);
 
-    const c = await s.run(classificationsCommand, ['select', 'security updates', 'Critical Updates']);
+    const c = await s.local(classificationsCommand, ['select', 'security updates', 'Critical Updates']);
     assert.match(c.out, /selected 2 classifications/);
-    const cj = JSON.parse((await s.run(classificationsCommand, ['list', '--json'])).out) as Array<{ title: string; selected: boolean }>;
+    const cj = JSON.parse((await s.local(classificationsCommand, ['list', '--json'])).out) as Array<{ title: string; selected: boolean }>;
     assert.deepEqual(cj.filter((x) => x.selected).map((x) => x.title).sort(), ['Critical Updates', 'Security Updates']);
-    await assert.rejects(s.run(classificationsCommand, ['list', '--all']), UsageError);
+    await assert.rejects(s.local(classificationsCommand, ['list', '--all']), UsageError);
 
-    const langs = await s.run(languagesCommand, ['list']);
+    const langs = await s.local(languagesCommand, ['list']);
     assert.match(langs.out, /  de +German/);
-    assert.equal((await s.run(languagesCommand, ['select', 'de', 'EN'])).code, 0);
-    assert.match((await s.run(languagesCommand, ['list'])).out, /\* en +English/);
-    await assert.rejects(s.run(languagesCommand, ['select', 'xx']), (e: unknown) => e instanceof DomainError && e.code === 'NotFound');
-    await assert.rejects(s.run(languagesCommand, ['select', 'not a language']), (e: unknown) => e instanceof DomainError && e.code === 'InvalidInput');
+    assert.equal((await s.local(languagesCommand, ['select', 'de', 'EN'])).code, 0);
+    assert.match((await s.local(languagesCommand, ['list'])).out, /\* en +English/);
+    await assert.rejects(s.local(languagesCommand, ['select', 'xx']), (e: unknown) => e instanceof DomainError && e.code === 'NotFound');
+    await assert.rejects(s.local(languagesCommand, ['select', 'not a language']), (e: unknown) => e instanceof DomainError && e.code === 'InvalidInput');
 
     const r = await s.sync(['run']);
     assert.equal(r.code, 0, r.err);
@@ -161,20 +168,20 @@ test('wsus sync exclude add / list / remove', async () => {
 test('wsus health: healthy after a sync, unhealthy after a failure or when overdue', async () => {
   const s = setup({ schedule: { firstSyncTime: '03:00', perDay: 4 } });
   try {
-    const never = await s.run(healthCommand, []);
+    const never = await s.run(healthCommand, ['--local']);
     assert.equal(never.code, 1);
     assert.match(never.out, /UNHEALTHY\n {2}problem: no sync has succeeded yet/);
     assert.equal((await s.sync(['run'])).code, 0);
-    const ok = await s.run(healthCommand, []);
+    const ok = await s.run(healthCommand, ['--local']);
     assert.equal(ok.code, 0, ok.out);
     assert.match(ok.out, /^healthy/);
     assert.match(ok.out, /catalog: \d+ revisions of \d+ updates/);
     assert.match(ok.out, /scheduled every 6\.0 h/);
-    const j = JSON.parse((await s.run(healthCommand, ['--json'])).out) as { healthy: boolean; content: { approvedFiles: number } };
+    const j = JSON.parse((await s.run(healthCommand, ['--local', '--json'])).out) as { healthy: boolean; content: { approvedFiles: number } };
     assert.equal(j.healthy, true);
     s.fake.failures.push({ op: 'configData', call: s.fake.count('configData') + 1, error: () => new Error('getaddrinfo ENOTFOUND upstream.test') });
     assert.equal((await s.sync(['run'])).code, 1);
-    const bad = await s.run(healthCommand, []);
+    const bad = await s.run(healthCommand, ['--local']);
     assert.equal(bad.code, 1);
     assert.match(bad.out, /problem: last sync failed at .* during config: getaddrinfo ENOTFOUND upstream\.test/);
   } finally {

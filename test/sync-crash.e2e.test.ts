@@ -85,13 +85,13 @@ test('kill -9 mid-sync: the next run takes the lock over, resumes without refetc
     const dbFile = join(B.dir, 'wsus.db');
     // every GetUpdateData takes 0.4 s: the run lasts seconds, long enough to watch and kill
     proxy.inject({ operation: 'GetUpdateData', fault: { kind: 'delay', ms: 400 }, times: 100_000 });
-    const first = wsus(['sync', 'run', '--data', B.dir]);
+    const first = wsus(['sync', 'run', '--local', '--data', B.dir]);
     const pid = first.child.pid!;
     const alive = () => first.child.exitCode === null && first.child.signalCode === null;
 
     // while it runs, a second `sync run` fails fast with exit 4, naming the owner
     await waitFor(dbFile, (db) => (db.prepare("SELECT 1 AS one FROM sync_runs WHERE state = 'running'").get() ? true : undefined), 'the run to start', alive);
-    const second = await wsus(['sync', 'run', '--data', B.dir]).done;
+    const second = await wsus(['sync', 'run', '--local', '--data', B.dir]).done;
     assert.equal(second.code, 4, second.stderr);
     assert.match(second.stderr, new RegExp(`sync is already running: ${escapeRe(hostname())}:${pid}:\\w+ \\(pid ${pid}, since `));
     assert.ok(alive(), 'the first run was not disturbed');
@@ -124,19 +124,19 @@ test('kill -9 mid-sync: the next run takes the lock over, resumes without refetc
     assert.ok(stored.size + staged.size < UPDATES, 'killed before the updates were all fetched');
 
     // `wsus sync status` sees the dead holder and the resume point
-    const status = await wsus(['sync', 'status', '--data', B.dir]).done;
+    const status = await wsus(['sync', 'status', '--local', '--data', B.dir]).done;
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, new RegExp(`running: yes, \\S+:${pid}:\\w+ \\(pid ${pid}, .*STALE: the next run takes over`));
     assert.match(status.stdout, new RegExp(`staged \\(resume point\\): 0 categories, ${staged.size} updates`));
 
     // `wsus health` counts a sync that died mid-run as a failure until a sync finishes
-    const sick = await wsus(['health', '--data', B.dir]).done;
+    const sick = await wsus(['health', '--local', '--data', B.dir]).done;
     assert.equal(sick.code, 1, sick.stdout);
     assert.match(sick.stdout + sick.stderr, /stopped without finishing/);
 
     // restart: takes the stale lock over and resumes
     const from = proxy.requests.length;
-    const resumed = await wsus(['sync', 'run', '--data', B.dir, '--json']).done;
+    const resumed = await wsus(['sync', 'run', '--local', '--data', B.dir, '--json']).done;
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.match(resumed.stderr, /job lock taken over from a stopped process/);
     const result = JSON.parse(resumed.stdout) as SyncRunResult;
@@ -151,14 +151,15 @@ test('kill -9 mid-sync: the next run takes the lock over, resumes without refetc
     assert.equal(again.length, result.counts.updates!.fetched);
     assert.equal(result.counts.updates!.listed, result.counts.updates!.alreadyPresent + staged.size + again.length);
 
-    assert.equal((await wsus(['health', '--data', B.dir]).done).code, 0, 'healthy again after the resumed sync');
-    const hist = await wsus(['sync', 'history', '--data', B.dir, '--json']).done;
+    const healthy = await wsus(['health', '--local', '--data', B.dir]).done;
+    assert.equal(healthy.code, 0, `healthy again after the resumed sync: ${healthy.stdout}${healthy.stderr}`);
+    const hist = await wsus(['sync', 'history', '--local', '--data', B.dir, '--json']).done;
     assert.equal(hist.code, 0, hist.stderr);
     const runs = JSON.parse(hist.stdout) as SyncRunRow[];
     assert.deepEqual(runs.map((r) => r.state), ['succeeded', 'interrupted']);
     assert.equal(runs[1]!.phase, 'updates');
     assert.match(runs[1]!.error!, new RegExp(`^interrupted: the sync process \\(pid ${pid}\\) stopped during phase updates \\(last heartbeat `));
-    const histText = await wsus(['sync', 'history', '--data', B.dir]).done;
+    const histText = await wsus(['sync', 'history', '--local', '--data', B.dir]).done;
     assert.match(histText.stdout, new RegExp(`^#${runs[1]!.id} .* interrupted .* updates .*\\n\\s+error: interrupted: the sync process \\(pid ${pid}\\)`, 'm'));
 
     // identical to the uninterrupted reference: revisions, fragments, IsLeaf; no leftovers

@@ -199,13 +199,13 @@ test('a fault beyond sync.retries fails the run with its exact error (history, h
 
     // the CLI, as an admin would ask (another connection on the same data directory)
     const hist = textSink();
-    assert.equal(await syncCommand(['history', '--data', r.B.dir], { out: hist.stream, err: hist.stream }), 0);
+    assert.equal(await syncCommand(['history', '--local', '--data', r.B.dir], { out: hist.stream, err: hist.stream }), 0);
     assert.match(hist.text(), new RegExp(`^#${run.runId} .* failed .* updates .*\\n\\s+error: ${exact}$`, 'm'));
     const histJson = textSink();
-    await syncCommand(['history', '--data', r.B.dir, '--json'], { out: histJson.stream, err: histJson.stream });
+    await syncCommand(['history', '--local', '--data', r.B.dir, '--json'], { out: histJson.stream, err: histJson.stream });
     assert.equal((JSON.parse(histJson.text()) as Array<{ error: string }>)[0]!.error, exact);
     const health = textSink();
-    assert.equal(healthCommand(['--data', r.B.dir], { out: health.stream }), 1, 'unhealthy: exit 1');
+    assert.equal(await healthCommand(['--local', '--data', r.B.dir], { out: health.stream }), 1, 'unhealthy: exit 1');
     assert.match(health.text(), new RegExp(`problem: last sync failed at \\S+ during updates: ${exact}`));
 
     // fault cleared (both refusals used up): the next run resumes
@@ -227,7 +227,7 @@ test('a fault beyond sync.retries fails the run with its exact error (history, h
     assert.equal(categories + listed, UPDATES);
     assert.equal(count(db, 'SELECT count(*) AS n FROM sync_staging'), 0);
     const healthy = textSink();
-    assert.equal(healthCommand(['--data', r.B.dir], { out: healthy.stream }), 0, healthy.text());
+    assert.equal(await healthCommand(['--local', '--data', r.B.dir], { out: healthy.stream }), 0, healthy.text());
   } finally {
     await unrig(r);
   }

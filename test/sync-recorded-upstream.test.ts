@@ -93,8 +93,10 @@ test('the recorded real shapes: CAB/LZX and plain blobs ingested, fragments iden
     // the admin selects, as with WSUS: by GUID (not offered by this upstream: a warning) and by exact title
     const out = textSink();
     const err = textSink();
-    assert.equal(productsCommand(['select', DEFENDER, 'OOBE ZDP', '--data', r.B.dir], { out: out.stream, err: err.stream }), 0);
-    assert.equal(classificationsCommand(['select', DEFINITION_UPDATES, '--data', r.B.dir], { out: out.stream, err: err.stream }), 0);
+    // through the running downstream's admin API
+    const api = ['--server', r.B.server.admin.url, '--token', r.B.server.adminDeps.tokens.create({ name: 'admin', role: 'admin', createdBy: 'test' }).token];
+    assert.equal(await productsCommand(['select', DEFENDER, 'OOBE ZDP', ...api], { out: out.stream, err: err.stream }), 0);
+    assert.equal(await classificationsCommand(['select', DEFINITION_UPDATES, ...api], { out: out.stream, err: err.stream }), 0);
     assert.match(err.text(), new RegExp(`warning: ${DEFENDER} is not among the synchronized product categories`));
     assert.match(out.text(), /selected 2 products: 8c3fcc84-7410-4a95-8b89-a166a0190486, dd78b8a1-0b20-45c1-add6-4da72e9364cf/);
 

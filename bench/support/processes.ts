@@ -73,7 +73,7 @@ export interface ServerChild {
 /** The real server (`wsus serve`) on a loopback port, ready when its version URL answers. */
 export async function startServerChild(dataDir: string, nodeArgs: string[] = []): Promise<ServerChild> {
   const port = await freePort();
-  const proc = track(spawn(process.execPath, [...nodeArgs, join(distRoot, 'src/cli/main.js'), 'serve', '--data', dataDir, '--port', String(port), '--host', '127.0.0.1'], {
+  const proc = track(spawn(process.execPath, [...nodeArgs, join(distRoot, 'src/cli/main.js'), 'serve', '--data', dataDir, '--port', String(port), '--host', '127.0.0.1', '--admin-port', '0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, WSUS_LOG_LEVEL: 'error' },
   }));

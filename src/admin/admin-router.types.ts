@@ -45,6 +45,15 @@ export type AdminResult =
 
 export type AdminHandler = (req: AdminRequest) => AdminResult | Promise<AdminResult>;
 
+/**
+ * An upload (imports): the request body is NOT parsed — it is handed over as a byte stream
+ * (`Content-Type: application/octet-stream`, no size limit from the listener: the handler must
+ * consume or bound it, e.g. by streaming it to a temporary file). `req.body` is `{}`; options
+ * travel in the query string (`req.query`), and the audit row records them as the body.
+ * Usually returns a `progress` result so the CLI can follow the import.
+ */
+export type AdminUploadHandler = (req: AdminRequest, body: Readable) => AdminResult | Promise<AdminResult>;
+
 export interface AdminRouter {
   /** GET, for reporters and admins */
   read(path: string, handler: AdminHandler): void;
@@ -54,6 +63,12 @@ export interface AdminRouter {
    * a dry run. Paths look like `/api/groups/:id`.
    */
   change(method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, action: string, handler: AdminHandler): void;
+  /**
+   * A change whose request body is a byte stream (POST, admins only, audited as `action` with
+   * the query parameters): `AdminClient.upload(path, file, onProgress)` sends a file to it.
+   * A query parameter `dryRun=true` or `whatIf=true` is audited as a dry run.
+   */
+  upload(path: string, action: string, handler: AdminUploadHandler): void;
 }
 
 /** A feature's routes: `(router, deps) => void`, registered once at start. */

@@ -25,7 +25,15 @@ import { createSyncService, type SyncService } from '../services/sync/sync.servi
 import { createSyncScheduler } from '../services/sync/sync-scheduler.js';
 import { createSyncContentSource } from '../services/sync/content-source.js';
 import { publishNextScheduled } from '../services/sync/sync-status.js';
+import { createMaintenance } from '../services/maintenance/maintenance.js';
 import { SERVER_VERSION } from '../version.js';
+import { createNotifications } from '../services/notify/notifications.js';
+import { startAdminListener, type AdminListener } from '../admin/admin-server.js';
+import { adminRoutes } from '../admin/admin-routes.js';
+import type { AdminDeps } from '../admin/admin-deps.js';
+import { createAdminTokensStore } from '../store/admin-tokens.store.js';
+import { createAuditStore } from '../store/audit.store.js';
+import { createAdminTokensService } from '../services/admin/admin-tokens.service.js';
 
 export interface RunningServer {
   http: Server;
@@ -36,6 +44,10 @@ export interface RunningServer {
   sync: SyncService;
   url: string;
   port: number;
+  /** the admin API listener (its own port; loopback unless configured) */
+  admin: { url: string; port: number };
+  /** what every admin route registration receives (tests register extra routes with it) */
+  adminDeps: AdminDeps;
   /** writes buffered reports and contact times now (tests; shutdown) */
   flush(): void;
   close(): Promise<void>;
@@ -68,13 +80,19 @@ export async function startServer(config: ServerConfig, log: Logger, clock: () =
     db, dir: config.contentDir, log, clock, orphanGraceHours: config.contentOrphanGraceHours,
     dispatcher, fetchFile: createSyncContentSource({ db, config, catalog }),
   });
+  // Webhooks: sync results, new updates, health turning red.
+  const notifications = createNotifications({ db, config, serverId: identity.serverId, log, clock, userAgent: `wsus-ts/${SERVER_VERSION}` });
   const sync = createSyncService({
+    runListeners: notifications.syncListeners,
     db, config, catalog, contentStore: content,
     replica: config.sync.mode === 'replica' ? targeting : null,
     openSession: openUpstreamSession, dispatcher, serverId: identity.serverId, log, clock,
     // The sync writes on this process's connection, which data_version does not report.
     onCatalogChanged: () => views.invalidate(),
+    // Automatic approval rules look at what each sync brought.
+    onSynced: (r) => maintenance.afterSync(r),
   });
+  const maintenance = createMaintenance({ db, config, targeting, content, log, clock, sync, onChanged: () => views.invalidate() });
   const scheduler = createSyncScheduler({
     config, run: (o) => sync.run(o), clock, random: Math.random, log,
     onScheduled: (at) => publishNextScheduled(db, at),
@@ -140,13 +158,39 @@ export async function startServer(config: ServerConfig, log: Logger, clock: () =
     log.info('https listening', { port: https.port });
   }
   warnIfMetadataOverPlainHttp(config, log, port);
+
+  // The admin API: its own listener, started after the client listener, with every feature's routes.
+  const tokens = createAdminTokensService(createAdminTokensStore(db), clock);
+  const audit = createAuditStore(db);
+  const adminDeps: AdminDeps = {
+    config, db, log, clock, serverId: identity.serverId, catalog, targeting, computers, events, reporting,
+    content, sync, views, tokens, audit, flush, clientUrl: () => url,
+  };
+  let admin: AdminListener;
+  try {
+    admin = await startAdminListener({ config, db, log, clock, tokens, audit, register: adminRoutes.map((r) => (router) => r(router, adminDeps)) });
+  } catch (e) {
+    clearInterval(timer);
+    await https?.close();
+    http.close();
+    await content.close();
+    await dispatcher.close();
+    db.close();
+    throw e;
+  }
   scheduler.start();
+  maintenance.scheduler.start();
+  notifications.start();
 
   return {
-    http, https, db, sync, url, port, flush,
+    http, https, db, sync, url, port, flush, adminDeps,
+    admin: { url: admin.url, port: admin.port },
     async close() {
       clearInterval(timer);
+      await admin.close();
       await scheduler.stop();
+      await maintenance.scheduler.stop();
+      await notifications.close();
       await https?.close();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());

@@ -1,7 +1,11 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { TargetingMode } from '../core/targeting/group-tree.js';
+import { mergeAdminSection, validateAdminConfig, type AdminConfig } from './admin-config.js';
+import { validateMaintenanceConfig, type MaintenanceConfig } from './maintenance-config.js';
 import { validateSyncConfig, validateUpstreamRoleConfig, type SyncConfig, type UpstreamRoleConfig } from './sync-config.js';
+import { validateTransferConfig, type TransferConfig } from './transfer-config.js';
+import { validateNotificationsConfig, type NotificationsConfig } from './notifications-config.js';
 
 // Configuration is read once at start, validated as a whole (every bad key is reported
 // together), and then passed around as a typed, frozen object.
@@ -50,6 +54,14 @@ export interface ServerConfig {
   sync: SyncConfig;
   /** this server as an upstream (serve downstream servers) */
   upstreamRole: UpstreamRoleConfig;
+  /** export/import packages: signing pair and trusted signers */
+  transfer: TransferConfig;
+  /** webhooks (sync results, new updates, health turning red) */
+  notifications: NotificationsConfig;
+  /** the admin API listener (its own port, loopback by default) */
+  admin: AdminConfig;
+  /** automatic maintenance: daily cleanup schedule and its limits (issue 5, rules and cleanup) */
+  maintenance: MaintenanceConfig;
 }
 
 export const defaultLimits: Limits = {
@@ -87,7 +99,9 @@ export function loadConfig(overrides: Raw = {}, env: NodeJS.ProcessEnv = process
   if (env.WSUS_PORT) envRaw.httpPort = env.WSUS_PORT;
   if (env.WSUS_HOST) envRaw.host = env.WSUS_HOST;
   if (env.WSUS_LOG_LEVEL) envRaw.logLevel = env.WSUS_LOG_LEVEL;
+  if (env.WSUS_ADMIN_PORT) envRaw.admin = { port: env.WSUS_ADMIN_PORT };
   const raw: Raw = { ...fileRaw, ...envRaw, ...stripUndefined(overrides) };
+  if (raw.admin !== undefined) raw.admin = mergeAdminSection(fileRaw.admin, envRaw.admin, overrides.admin);
   return validate(raw, dataDir, env);
 }
 
@@ -100,6 +114,9 @@ const KNOWN = new Set([
   'maxExtendedUpdatesPerRequest', 'cookieLifetimeSeconds', 'packageServerShare', 'seedDemoCatalog', 'logLevel', 'limits',
   'contentDir', 'selfUpdateDir', 'downloadFromMicrosoft', 'contentOrphanGraceHours', 'httpsPort', 'tlsCert', 'tlsKey', 'requireHttps',
   'sync', 'upstreamRole',
+  'transfer', 'notifications',
+  'admin',
+  'maintenance',
 ]);
 
 export function validate(raw: Raw, dataDir: string, env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -161,6 +178,10 @@ export function validate(raw: Raw, dataDir: string, env: NodeJS.ProcessEnv = pro
     limits,
     sync,
     upstreamRole: validateUpstreamRoleConfig(raw.upstreamRole, problems),
+    transfer: validateTransferConfig(raw.transfer, dataDir, problems),
+    notifications: validateNotificationsConfig(raw.notifications, problems),
+    admin: validateAdminConfig(raw.admin, dataDir, problems),
+    maintenance: validateMaintenanceConfig(raw.maintenance, problems),
   };
   if ((cfg.tlsCert === null) !== (cfg.tlsKey === null)) problems.push('tlsCert and tlsKey must be given together');
   if (cfg.httpsPort !== null && cfg.tlsCert === null) problems.push('httpsPort needs tlsCert and tlsKey');

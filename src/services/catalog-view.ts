@@ -103,9 +103,10 @@ export function createCatalogViewHolder(db: Db, catalog: CatalogStore, targeting
     },
     /** For writes made through this process's own connection (data_version does not see them). */
     invalidate(): void {
+      // Keep the view: the counters decide between a deployment refresh (approvals, groups:
+      // ~0.2 s on 50k revisions) and a full rebuild (catalog changes: ~1.9 s).
       checkedThisTurn = false;
       lastDataVersion = -1;
-      view = null;
     },
     onChange(listener: () => void): void {
       listeners.push(listener);

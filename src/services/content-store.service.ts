@@ -61,7 +61,8 @@ export interface ContentStore extends ContentLocator {
   /** Resumable, verified download; concurrent calls for one digest share one transfer. */
   downloadToStore(url: string, expected: ExpectationInput, opts?: { signal?: AbortSignal }): Promise<IngestResult>;
   verify(opts?: VerifyOptions): Promise<VerifyReport>;
-  cleanup(opts?: { now?: Date; dryRun?: boolean }): Promise<CleanupReport>;
+  /** `unneeded`: referenced digests nothing needs (maintenance cleanup), treated like orphans */
+  cleanup(opts?: { now?: Date; dryRun?: boolean; unneeded?: ReadonlySet<string> }): Promise<CleanupReport>;
   stats(): Promise<ContentStats>;
   /** Aborts downloads (partial files stay) and releases the HTTP agent. Does not close the database. */
   close(): Promise<void>;
@@ -122,6 +123,7 @@ export function createContentStore(o: ContentStoreOptions): ContentStore {
         dryRun: opts.dryRun ?? false,
         graceHours: o.orphanGraceHours ?? 24,
         activeDigests: new Set(downloads.active().digests),
+        ...(opts.unneeded ? { unneeded: opts.unneeded } : {}),
       });
     },
     async stats() {

@@ -47,7 +47,7 @@ export function createScanService(deps: {
 }) {
   const { config, views, catalog, computers, sessions } = deps;
   const groupCache = new Map<string, Set<string>>();
-  const contacts = new Map<string, { at: string; address: string | null }>();
+  const contacts = new Map<string, { at: string; address: string | null; dnsName: string }>();
   views.onChange(() => {
     groupCache.clear();
     sessions.forgetRegistrations();
@@ -90,7 +90,7 @@ export function createScanService(deps: {
       const view = views.current();
       const snap = view.snapshot;
       const groups = groupsOf(view, cookie);
-      contacts.set(cookie.clientId, { at: deps.clock().toISOString(), address });
+      contacts.set(cookie.clientId, { at: deps.clock().toISOString(), address, dnsName: cookie.dnsName });
       const page = p.skipSoftwareSync
         ? scanDrivers(snap, {
           installedNonLeaf: p.installedNonLeaf, cachedDriverIds: p.cachedDriverIds, devices: p.devices,
@@ -185,7 +185,7 @@ export function createScanService(deps: {
     },
 
     /** Buffered last-contact times, written in one transaction by the server's flush timer. */
-    drainContacts(): Map<string, { at: string; address: string | null }> {
+    drainContacts(): Map<string, { at: string; address: string | null; dnsName: string }> {
       const copy = new Map(contacts);
       contacts.clear();
       return copy;

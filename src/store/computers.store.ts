@@ -37,6 +37,24 @@ export function createComputersStore(db: Db) {
   const touchSync = db.prepare('UPDATE computers SET last_sync_at = ?, last_address = COALESCE(?, last_address) WHERE client_id = ?');
   const touchReport = db.prepare('UPDATE computers SET last_report_at = ? WHERE client_id = ?');
   const assign = db.prepare('UPDATE computers SET assigned_group_id = ? WHERE client_id = ?');
+  // Duplicate SusClientId detection (cloned images): every (name, address) a client id comes
+  // with. Written when what a client sends changes, else at most hourly: never per request.
+  const upsertSighting = db.prepare(
+    `INSERT INTO computer_sightings (client_id, dns_name, address, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (client_id, dns_name, address) DO UPDATE SET last_seen_at = excluded.last_seen_at`,
+  );
+  const sighted = new Map<string, { key: string; at: number }>();
+  const SIGHTING_REFRESH_MS = 3_600_000;
+  function sight(clientId: string, dnsName: string, address: string | null, at: string): void {
+    const name = dnsName.toLowerCase();
+    const key = `${name}|${address ?? ''}`;
+    const t = Date.parse(at);
+    const prev = sighted.get(clientId);
+    if (prev && prev.key === key && t - prev.at < SIGHTING_REFRESH_MS) return;
+    upsertSighting.run(clientId, name, address ?? '', at, at);
+    if (sighted.size >= 200_000) sighted.clear();
+    sighted.set(clientId, { key, at: t });
+  }
 
   return {
     register(info: ComputerInfo, requestedGroups: string, address: string | null, now: Date): void {
@@ -46,18 +64,26 @@ export function createComputersStore(db: Db) {
         processorArchitecture: null, clientVersion: null,
         ...info, requestedGroups, address, at: now.toISOString(),
       });
+      sight(info.clientId, info.dnsName, address, now.toISOString());
     },
     targeting(clientId: string): ComputerTargeting | undefined {
       const r = targeting.get(clientId);
       return r ? { assignedGroupId: r.assigned_group_id, requestedGroups: r.requested_groups } : undefined;
     },
+    /** After computers were deleted: their next contact records a sighting again. */
+    forgetSightings(clientIds: Iterable<string>): void {
+      for (const id of clientIds) sighted.delete(id);
+    },
     assignGroup(clientId: string, groupId: string | null): boolean {
       return assign.run(groupId, clientId).changes > 0;
     },
     /** Applies buffered last-contact times in one transaction (scans never write synchronously). */
-    recordContacts(syncs: ReadonlyMap<string, { at: string; address: string | null }>, reports: ReadonlyMap<string, string>): void {
+    recordContacts(syncs: ReadonlyMap<string, { at: string; address: string | null; dnsName?: string }>, reports: ReadonlyMap<string, string>): void {
       db.transaction(() => {
-        for (const [id, s] of syncs) touchSync.run(s.at, s.address, id);
+        for (const [id, s] of syncs) {
+          // A computer deleted meanwhile is not resurrected by its sighting (it re-registers first).
+          if (touchSync.run(s.at, s.address, id).changes > 0 && s.dnsName) sight(id, s.dnsName, s.address, s.at);
+        }
         for (const [id, at] of reports) touchReport.run(at, id);
       })();
     },

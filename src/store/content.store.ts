@@ -99,6 +99,11 @@ export function createContentRecords(db: Db) {
     `SELECT COUNT(*) AS n FROM content
       WHERE orphaned_at IS NOT NULL AND EXISTS (SELECT 1 FROM files f WHERE f.sha1_hex = content.sha1_hex)`,
   );
+  const referencedOrphansQ = db.prepare<[], { sha1_hex: string }>(
+    `SELECT sha1_hex FROM content
+      WHERE orphaned_at IS NOT NULL AND EXISTS (SELECT 1 FROM files f WHERE f.sha1_hex = content.sha1_hex)`,
+  );
+  const clearOneQ = db.prepare('UPDATE content SET orphaned_at = NULL WHERE sha1_hex = ?');
   const quarantineFilesQ = db.prepare<[], { f: string }>('SELECT quarantine_file AS f FROM content WHERE quarantine_file IS NOT NULL');
   const contentCountsQ = db.prepare<[], { present: number; presentBytes: number; quarantined: number; orphaned: number }>(
     `SELECT COALESCE(SUM(state = 'present'), 0) AS present,
@@ -149,9 +154,12 @@ export function createContentRecords(db: Db) {
     unreferenced(): ContentRow[] {
       return unreferencedQ.all().map(toRow);
     },
-    /** Clears the mark on rows referenced again (dryRun: only counts them). */
-    clearReferencedOrphans(dryRun: boolean): number {
-      return dryRun ? countReferencedOrphans.get()!.n : clearReferenced.run().changes;
+    /** Clears the mark on rows referenced again (dryRun: only counts them); rows in `keep` stay marked. */
+    clearReferencedOrphans(dryRun: boolean, keep?: ReadonlySet<string>): number {
+      if (!keep?.size) return dryRun ? countReferencedOrphans.get()!.n : clearReferenced.run().changes;
+      const hexes = referencedOrphansQ.all().map((r) => r.sha1_hex).filter((h) => !keep.has(h));
+      if (!dryRun) db.transaction(() => { for (const h of hexes) clearOneQ.run(h); }).immediate();
+      return hexes.length;
     },
     markOrphaned(sha1Hexes: readonly string[], at: string): void {
       db.transaction(() => {

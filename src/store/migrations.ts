@@ -250,4 +250,182 @@ export const migrations: string[] = [
   -- A replica removes a mirrored approval by the upstream's deployment GUID.
   CREATE INDEX approvals_by_upstream_guid ON approvals(upstream_deployment_guid) WHERE upstream_deployment_guid IS NOT NULL;
   `,
+  /* admin tokens and audit */ `
+  -- Bearer tokens of the admin API: only the SHA-256 of a token is stored; it is shown once.
+  CREATE TABLE admin_tokens (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,                           -- who, in the audit log (e.g. alice, ci-pipeline)
+    role TEXT NOT NULL CHECK (role IN ('admin', 'reporter')),
+    token_hash TEXT NOT NULL UNIQUE,              -- lower-case hex SHA-256 of the token
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,                     -- local:<user> (wsus tokens create) or the creating token's name
+    expires_at TEXT,
+    revoked_at TEXT,
+    last_used_at TEXT
+  );
+  -- One row per admin change (and per refused attempt by a known token).
+  CREATE TABLE admin_audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    actor_token_id INTEGER,                       -- NULL for local bootstrap commands
+    actor_name TEXT NOT NULL,
+    actor_role TEXT,
+    address TEXT,                                 -- remote address of the request
+    action TEXT NOT NULL,                         -- e.g. updates.approve
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    params TEXT NOT NULL DEFAULT '{}',            -- JSON: path parameters (the target)
+    body TEXT NOT NULL DEFAULT '{}',              -- JSON: request body, secret-looking fields redacted
+    dry_run INTEGER NOT NULL DEFAULT 0,
+    outcome TEXT NOT NULL,                        -- ok, or the error code
+    error TEXT,
+    ms INTEGER
+  );
+  CREATE INDEX admin_audit_by_time ON admin_audit(at);
+  CREATE INDEX admin_audit_by_actor ON admin_audit(actor_name, at);
+  `,
+  /* admin: updates, approvals, groups, computers (issue 5, slice "updates/groups/computers") — a per-update
+     summary and relationship edges kept by triggers at ingest (so `updates list|show` never reads revision
+     documents), computer sightings (duplicate SusClientId detection) and the indexes the admin lists need */ `
+  -- One row per update: its current revision's listing fields. Maintained by the triggers below
+  -- whenever updates.current_revision_id changes, so the ingest code needs no change.
+  CREATE TABLE update_summary (
+    update_pk INTEGER PRIMARY KEY,                -- updates.id
+    update_id TEXT NOT NULL,
+    revision_id INTEGER NOT NULL,                 -- the current revision
+    update_type TEXT NOT NULL,
+    category_type TEXT,
+    title TEXT NOT NULL,
+    kb TEXT NOT NULL,                             -- ' 5034441 5034442 ': space-delimited for exact-number matching; '' when none
+    msrc_severity TEXT,
+    creation_date TEXT,
+    publication_state TEXT NOT NULL,
+    explicitly_deployable INTEGER NOT NULL,
+    arrived_at TEXT NOT NULL                      -- when the update's first revision was ingested
+  );
+  CREATE INDEX update_summary_by_revision ON update_summary(revision_id);
+  CREATE INDEX update_summary_by_arrival ON update_summary(arrived_at);
+  CREATE INDEX update_summary_by_title ON update_summary(title COLLATE NOCASE);
+
+  -- Relationship edges of every revision (the JSON columns of revisions, as rows): who supersedes
+  -- whom and which bundle contains which update, answerable in both directions by index.
+  CREATE TABLE revision_supersedes (
+    revision_id INTEGER NOT NULL REFERENCES revisions(id) ON DELETE CASCADE,
+    superseded_update_id TEXT NOT NULL,
+    PRIMARY KEY (revision_id, superseded_update_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX revision_supersedes_by_target ON revision_supersedes(superseded_update_id);
+  CREATE TABLE revision_bundles (
+    revision_id INTEGER NOT NULL REFERENCES revisions(id) ON DELETE CASCADE,
+    member_update_id TEXT NOT NULL,
+    PRIMARY KEY (revision_id, member_update_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX revision_bundles_by_member ON revision_bundles(member_update_id);
+
+  CREATE TRIGGER revision_edges_on_insert AFTER INSERT ON revisions
+  BEGIN
+    INSERT OR IGNORE INTO revision_supersedes (revision_id, superseded_update_id)
+      SELECT NEW.id, lower(j.value) FROM json_each(NEW.superseded_update_ids) j;
+    INSERT OR IGNORE INTO revision_bundles (revision_id, member_update_id)
+      SELECT NEW.id, lower(json_extract(j.value, '$.updateId')) FROM json_each(NEW.bundled_updates) j;
+  END;
+  CREATE TRIGGER update_summary_on_current AFTER UPDATE OF current_revision_id ON updates
+  WHEN NEW.current_revision_id IS NOT NULL
+  BEGIN
+    INSERT INTO update_summary (update_pk, update_id, revision_id, update_type, category_type, title, kb, msrc_severity,
+                                creation_date, publication_state, explicitly_deployable, arrived_at)
+      SELECT NEW.id, NEW.update_id, r.id, r.update_type, r.category_type, r.title,
+             COALESCE((SELECT ' ' || group_concat(k.value, ' ') || ' ' FROM json_each(r.kb_article_ids) k), ''),
+             r.msrc_severity, r.creation_date, r.publication_state, r.explicitly_deployable, r.ingested_at
+        FROM revisions r WHERE r.id = NEW.current_revision_id
+    ON CONFLICT (update_pk) DO UPDATE SET revision_id = excluded.revision_id, update_type = excluded.update_type,
+      category_type = excluded.category_type, title = excluded.title, kb = excluded.kb, msrc_severity = excluded.msrc_severity,
+      creation_date = excluded.creation_date, publication_state = excluded.publication_state,
+      explicitly_deployable = excluded.explicitly_deployable;
+  END;
+  CREATE TRIGGER update_summary_on_no_current AFTER UPDATE OF current_revision_id ON updates
+  WHEN NEW.current_revision_id IS NULL
+  BEGIN
+    DELETE FROM update_summary WHERE update_pk = NEW.id;
+  END;
+  CREATE TRIGGER update_summary_on_delete AFTER DELETE ON updates
+  BEGIN
+    DELETE FROM update_summary WHERE update_pk = OLD.id;
+  END;
+
+  -- Existing catalogs: the same rows the triggers would have written.
+  INSERT INTO revision_supersedes (revision_id, superseded_update_id)
+    SELECT r.id, lower(j.value) FROM revisions r, json_each(r.superseded_update_ids) j WHERE true
+    ON CONFLICT DO NOTHING;
+  INSERT INTO revision_bundles (revision_id, member_update_id)
+    SELECT r.id, lower(json_extract(j.value, '$.updateId')) FROM revisions r, json_each(r.bundled_updates) j WHERE true
+    ON CONFLICT DO NOTHING;
+  INSERT INTO update_summary (update_pk, update_id, revision_id, update_type, category_type, title, kb, msrc_severity,
+                              creation_date, publication_state, explicitly_deployable, arrived_at)
+    SELECT u.id, u.update_id, r.id, r.update_type, r.category_type, r.title,
+           COALESCE((SELECT ' ' || group_concat(k.value, ' ') || ' ' FROM json_each(r.kb_article_ids) k), ''),
+           r.msrc_severity, r.creation_date, r.publication_state, r.explicitly_deployable,
+           (SELECT min(r0.ingested_at) FROM revisions r0 WHERE r0.update_pk = u.id)
+      FROM updates u JOIN revisions r ON r.id = u.current_revision_id;
+
+  -- Approvals by group (group delete, group listing counts, "approved for").
+  CREATE INDEX approvals_by_group ON approvals(group_id);
+
+  -- Computers: listing by group and name.
+  CREATE INDEX computers_by_group ON computers(assigned_group_id);
+  CREATE INDEX computers_by_name ON computers(dns_name COLLATE NOCASE);
+  -- Every (name, address) a SusClientId was seen with: one client id seen with two names (or two
+  -- addresses at the same time) is a cloned image. Written only when what a client sends changes
+  -- (and at most hourly otherwise), never per request.
+  CREATE TABLE computer_sightings (
+    client_id TEXT NOT NULL,
+    dns_name TEXT NOT NULL,                       -- lower-case
+    address TEXT NOT NULL,                        -- '' when unknown
+    first_seen_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    PRIMARY KEY (client_id, dns_name, address)
+  ) WITHOUT ROWID;
+  INSERT INTO computer_sightings (client_id, dns_name, address, first_seen_at, last_seen_at)
+    SELECT client_id, lower(dns_name), COALESCE(last_address, ''), registered_at, COALESCE(last_sync_at, registered_at) FROM computers;
+  -- A client's latest status report (event 156 carries the U=/V=/W=/g=/h= update lists).
+  CREATE INDEX events_status_by_client ON events(client_id, time_at_target) WHERE event_id = 156 AND namespace_id = 1;
+  `,
+  /* maintenance (issue 5, slice "automatic rules and cleanup") — approval/decline rules, the history of
+     maintenance runs, their small state (watermarks), and the indexes the "needed" look-ups use */ `
+  CREATE TABLE maintenance_rules (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('approval', 'decline')),
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    criteria TEXT NOT NULL,                       -- JSON, see src/core/maintenance/rule-model.ts
+    since_seq INTEGER NOT NULL DEFAULT 0,         -- change_seq when created: after-sync runs only see later revisions
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  -- WSUS's cleanup wizard declines expired and superseded updates; here they are two visible
+  -- decline rules, on by default, that an admin can disable or edit.
+  INSERT INTO maintenance_rules (kind, name, enabled, criteria, created_at, updated_at) VALUES
+    ('decline', 'Expired updates', 1, '{"condition":"expired"}', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    ('decline', 'Superseded updates not needed for 30 days', 1, '{"condition":"superseded","days":30}', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+  -- One row per cleanup or rules run (scheduled, after a sync, or asked for): what, counts, error.
+  CREATE TABLE maintenance_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    job TEXT NOT NULL,                            -- cleanup, rules
+    trigger TEXT NOT NULL,                        -- schedule, sync, admin, cli
+    dry_run INTEGER NOT NULL,
+    steps TEXT NOT NULL,                          -- JSON array: the steps asked for
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    state TEXT NOT NULL CHECK (state IN ('running', 'succeeded', 'failed', 'interrupted')),
+    counts TEXT NOT NULL DEFAULT '{}',            -- JSON per step
+    error TEXT,
+    actor TEXT,                                   -- the admin token name, when asked through the API
+    pid INTEGER
+  );
+  CREATE INDEX maintenance_runs_by_job ON maintenance_runs(job, id);
+  CREATE TABLE maintenance_state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+  -- "Needed by a computer": recent client events about an update, downstream rollup states.
+  CREATE INDEX IF NOT EXISTS events_by_update ON events(update_id, received_at);
+  CREATE INDEX IF NOT EXISTS rollup_update_status_by_update ON rollup_update_status(update_id, state);
+  `,
 ];

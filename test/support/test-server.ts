@@ -21,7 +21,9 @@ export function tempDataDir(): { dir: string; cleanup: () => void } {
 }
 
 export function testConfig(dataDir: string, overrides: Record<string, unknown> = {}): ServerConfig {
-  return validate({ host: '127.0.0.1', httpPort: 0, seedDemoCatalog: false, ...overrides }, dataDir);
+  // The admin API on an ephemeral port too, unless a test says otherwise (parallel tests must not collide on 8532).
+  const admin = { port: 0, ...(overrides.admin as Record<string, unknown> | undefined) };
+  return validate({ host: '127.0.0.1', httpPort: 0, seedDemoCatalog: false, ...overrides, admin }, dataDir);
 }
 
 /** Opens the data directory's database as the CLI would (another connection, like another process). */

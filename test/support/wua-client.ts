@@ -68,7 +68,11 @@ export class WuaClient {
   received = new Map<number, ScannedUpdate>();
   pages = 0;
 
-  constructor(readonly base: string, readonly clientId: string, readonly opts: { xpress?: boolean; targetGroup?: string } = {}) {}
+  constructor(readonly base: string, readonly clientId: string, readonly opts: { xpress?: boolean; targetGroup?: string; dnsName?: string } = {}) {}
+
+  get dnsName(): string {
+    return this.opts.dnsName ?? `${this.clientId.slice(0, 8)}.lab.invalid`;
+  }
 
   async call(path: string, action: string, inner: string): Promise<SoapReply> {
     return postSoap(this.base, path, action, envelope(inner), { xpress: this.opts.xpress });
@@ -81,7 +85,7 @@ export class WuaClient {
     const auth = await this.call('/SimpleAuthWebService/SimpleAuth.asmx', `${SA_NS}/GetAuthorizationCookie`,
       `<GetAuthorizationCookie xmlns="${SA_NS}"><clientId>${this.clientId}</clientId>` +
       (this.opts.targetGroup ? `<targetGroupName>${this.opts.targetGroup}</targetGroupName>` : '') +
-      `<dnsName>${this.clientId.slice(0, 8)}.lab.invalid</dnsName></GetAuthorizationCookie>`);
+      `<dnsName>${this.dnsName}</dnsName></GetAuthorizationCookie>`);
     const cookieData = child(child(auth.result, 'GetAuthorizationCookieResult'), 'CookieData')!.text;
     const now = new Date().toISOString();
     const ck = await this.call('/ClientWebService/client.asmx', `${CLIENT_NS}/GetCookie`,
@@ -89,7 +93,7 @@ export class WuaClient {
       `<oldCookie><Expiration>${now}</Expiration></oldCookie><lastChange>${lastChange}</lastChange><currentTime>${now}</currentTime><protocolVersion>2.90</protocolVersion></GetCookie>`);
     this.takeCookie(child(ck.result, 'GetCookieResult')!);
     await this.call('/ClientWebService/client.asmx', `${CLIENT_NS}/RegisterComputer`,
-      `<RegisterComputer xmlns="${CLIENT_NS}">${this.cookieXml()}<computerInfo><DnsName>${this.clientId.slice(0, 8)}.lab.invalid</DnsName>` +
+      `<RegisterComputer xmlns="${CLIENT_NS}">${this.cookieXml()}<computerInfo><DnsName>${this.dnsName}</DnsName>` +
       '<OSMajorVersion>10</OSMajorVersion><OSMinorVersion>0</OSMinorVersion><OSBuildNumber>26200</OSBuildNumber>' +
       '<OSServicePackMajorNumber>0</OSServicePackMajorNumber><OSServicePackMinorNumber>0</OSServicePackMinorNumber><OSLocale>en-US</OSLocale>' +
       '<ComputerManufacturer>QEMU</ComputerManufacturer><ComputerModel>Standard PC</ComputerModel><ProcessorArchitecture>AMD64</ProcessorArchitecture>' +

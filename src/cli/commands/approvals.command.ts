@@ -1,61 +1,112 @@
-import { flag, parseArgs, UsageError } from '../args.js';
-import { openDataDir } from '../context.js';
-import { assertLocalChangesAllowed } from '../../services/sync/replica-guard.js';
+import type { Writable } from 'node:stream';
+import { flag, flagValues, parseArgs, UsageError } from '../args.js';
+import { API_BOOL_FLAGS, API_FLAGS, withAdminSession } from '../admin-session.js';
+import { printJson } from '../admin-client.js';
 
-export const approveHelp = `wsus approve <updateId> --group NAME [--action install|uninstall] [--deadline ISO] [--data DIR]
-  Approves an update for a computer group (and its child groups).
-  Example: wsus approve a2fef9b0-7951-4c2c-a42b-9e351dd1c1fe --group "All Computers" --deadline 2026-12-01T00:00:00Z`;
+// Approve-WsusUpdate / Deny-WsusUpdate through the admin API: several updates and groups in one
+// action (one transaction), `--what-if` to see the plan without changing anything.
 
-export const declineHelp = `wsus decline <updateId> [--data DIR]
-wsus undecline <updateId> [--data DIR]
+export const approveHelp = `wsus approve <GUID|KB|"EXACT TITLE">... --group NAME [--group NAME]... [--action install|uninstall]
+    [--deadline ISO] [--what-if] [--json]
+wsus unapprove <GUID|KB|"EXACT TITLE">... --group NAME [--group NAME]... [--what-if] [--json]
+  Approves updates for computer groups (and their child groups), or removes approvals, all in
+  one transaction. A KB or title naming several updates is refused with the candidates; declined
+  or expired updates cannot be approved; on a replica, approvals come from the upstream (exit 4).
+  Example: wsus approve KB5034441 a2fef9b0-7951-4c2c-a42b-9e351dd1c1fe --group Pilot --group "Ring 1" --deadline 2026-12-01T00:00:00Z`;
+
+export const declineHelp = `wsus decline <GUID|KB|"EXACT TITLE">... [--what-if] [--json]
+wsus undecline <GUID|KB|"EXACT TITLE">... [--what-if] [--json]
   A declined update is never offered to any client; declining removes its approvals.`;
 
-const GUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+export interface ApprovalsIo { out: Writable; err: Writable }
+const stdio: ApprovalsIo = { out: process.stdout, err: process.stderr };
 
-function updateIdArg(positional: string[]): string {
-  const id = positional[0];
-  if (!id || positional.length > 1) throw new UsageError('expected exactly one update id');
-  if (!GUID_RE.test(id)) throw new UsageError(`"${id}" is not an update id (a GUID)`);
-  return id.toLowerCase();
+/** Per-pair lines are printed up to this many; beyond, the counts say it all (--json has every one). */
+const DETAIL_LINES = 50;
+
+interface ApproveResult {
+  whatIf: boolean; action: string; deadline: string | null;
+  updates: Array<{ updateId: string; title: string }>;
+  groups: Array<{ id: string; name: string }>;
+  counts: { new: number; changed: number; unchanged: number };
+  written: number;
+  changes: Array<{ updateId: string; group: string; change: string; previous?: { action: string; deadline: string | null } }>;
+}
+interface UnapproveResult {
+  whatIf: boolean; updates: Array<{ updateId: string }>; groups: Array<{ name: string }>;
+  counts: { removed: number; notApproved: number }; changes: Array<{ updateId: string; group: string; change: string }>;
+}
+interface DeclineResult {
+  whatIf: boolean; counts: { changed: number; unchanged: number; approvalsRemoved: number };
+  changes: Array<{ updateId: string; title: string; change: string; approvalsRemoved: number }>;
 }
 
-export function approveCommand(argv: string[]): number {
-  const args = parseArgs(argv, ['group', 'action', 'deadline', 'data']);
-  const updateId = updateIdArg(args.positional);
-  const group = flag(args, 'group');
-  if (!group) throw new UsageError('--group is required');
-  const actionRaw = (flag(args, 'action') ?? 'install').toLowerCase();
-  if (actionRaw !== 'install' && actionRaw !== 'uninstall') throw new UsageError('--action must be install or uninstall');
-  const deadlineRaw = flag(args, 'deadline');
-  let deadline: string | null = null;
-  if (deadlineRaw !== undefined) {
-    const t = Date.parse(deadlineRaw);
-    if (!/^\d{4}-\d{2}-\d{2}/.test(deadlineRaw) || Number.isNaN(t)) throw new UsageError('--deadline must be an ISO date or date-time');
-    deadline = new Date(t).toISOString();
-  }
-  const ctx = openDataDir(flag(args, 'data'));
-  try {
-    assertLocalChangesAllowed(ctx.config);
-    const a = ctx.targeting.approve(updateId, group, actionRaw === 'install' ? 'Install' : 'Uninstall', deadline, process.env.USER ?? 'cli', new Date());
-    ctx.log.info('update approved', { updateId, group, action: a.action, deadline });
-    process.stdout.write(`approved ${updateId} for ${a.action} to "${group}"${deadline ? ` with deadline ${deadline}` : ''} (deployment ${a.deploymentId})\n`);
+function refsAndGroups(argv: string[], extraValues: string[], withGroups: boolean) {
+  const args = parseArgs(argv, [...API_FLAGS, ...(withGroups ? ['group'] : []), ...extraValues], ['what-if', 'json', ...API_BOOL_FLAGS]);
+  if (!args.positional.length) throw new UsageError('name at least one update: GUID, KB number or "exact title"');
+  const groups = flagValues(args, 'group');
+  if (withGroups && !groups.length) throw new UsageError('--group is required (repeat it for several groups)');
+  return { args, updates: args.positional, groups, whatIf: args.flags.get('what-if') === true, json: args.flags.get('json') === true };
+}
+
+const quoted = (names: ReadonlyArray<{ name: string }>): string => names.map((g) => `"${g.name}"`).join(', ');
+
+export async function approveCommand(argv: string[], io: ApprovalsIo = stdio): Promise<number> {
+  const { args, updates, groups, whatIf, json } = refsAndGroups(argv, ['action', 'deadline'], true);
+  const action = (flag(args, 'action') ?? 'install').toLowerCase();
+  if (action !== 'install' && action !== 'uninstall') throw new UsageError('--action must be install or uninstall');
+  const deadline = flag(args, 'deadline');
+  const r = await withAdminSession(args, (c) => c.send<ApproveResult>('POST', '/api/updates/approve', { updates, groups, action, deadline, whatIf }));
+  if (json) {
+    printJson(r, io.out);
     return 0;
-  } finally {
-    ctx.db.close();
   }
+  const verb = r.whatIf ? 'what if: would approve' : 'approved';
+  const one = r.updates.length === 1 ? r.updates[0]!.updateId : `${r.updates.length} updates`;
+  io.out.write(`${verb} ${one} for ${r.action} to ${quoted(r.groups)}${r.deadline ? ` with deadline ${r.deadline}` : ''}`
+    + ` (${r.counts.new} new, ${r.counts.changed} changed, ${r.counts.unchanged} unchanged)\n`);
+  const shown = r.changes.filter((c) => c.change !== 'unchanged' || r.changes.length <= DETAIL_LINES);
+  if (shown.length <= DETAIL_LINES && r.changes.length > 1) {
+    for (const c of shown) {
+      const prev = c.previous ? ` (was ${c.previous.action}${c.previous.deadline ? `, deadline ${c.previous.deadline}` : ''})` : '';
+      io.out.write(`  ${c.change === 'unchanged' ? '=' : '+'} ${c.updateId} -> "${c.group}" ${c.change}${prev}\n`);
+    }
+  }
+  if (r.whatIf) io.err.write('nothing was changed (--what-if)\n');
+  return 0;
 }
 
-export function declineCommand(argv: string[], declined: boolean): number {
-  const args = parseArgs(argv, ['data']);
-  const updateId = updateIdArg(args.positional);
-  const ctx = openDataDir(flag(args, 'data'));
-  try {
-    assertLocalChangesAllowed(ctx.config);
-    ctx.targeting.setDeclined(updateId, declined, new Date());
-    process.stdout.write(`${declined ? 'declined' : 'undeclined'} ${updateId}\n`);
+export async function unapproveCommand(argv: string[], io: ApprovalsIo = stdio): Promise<number> {
+  const { args, updates, groups, whatIf, json } = refsAndGroups(argv, [], true);
+  const r = await withAdminSession(args, (c) => c.send<UnapproveResult>('POST', '/api/updates/unapprove', { updates, groups, whatIf }));
+  if (json) {
+    printJson(r, io.out);
     return 0;
-  } finally {
-    ctx.db.close();
   }
+  io.out.write(`${r.whatIf ? 'what if: would remove' : 'removed'} ${r.counts.removed} approval(s) of ${r.updates.length} update(s) for ${quoted(r.groups)}`
+    + `${r.counts.notApproved ? ` (${r.counts.notApproved} pair(s) were not approved)` : ''}\n`);
+  if (r.changes.length <= DETAIL_LINES && r.changes.length > 1) {
+    for (const c of r.changes) io.out.write(`  ${c.change === 'removed' ? '-' : '='} ${c.updateId} -> "${c.group}" ${c.change}\n`);
+  }
+  if (r.whatIf) io.err.write('nothing was changed (--what-if)\n');
+  return 0;
 }
 
+export async function declineCommand(argv: string[], declined: boolean, io: ApprovalsIo = stdio): Promise<number> {
+  const { args, updates, whatIf, json } = refsAndGroups(argv, [], false);
+  const r = await withAdminSession(args, (c) => c.send<DeclineResult>('POST', `/api/updates/${declined ? 'decline' : 'undecline'}`, { updates, whatIf }));
+  if (json) {
+    printJson(r, io.out);
+    return 0;
+  }
+  const verb = declined ? 'declined' : 'undeclined';
+  for (const c of r.changes.slice(0, DETAIL_LINES)) {
+    const text = c.change === 'unchanged' ? `already ${verb}` : `${r.whatIf ? `would be ${verb}` : verb}${c.approvalsRemoved ? ` (${c.approvalsRemoved} approval(s) removed)` : ''}`;
+    io.out.write(`${c.updateId}  ${text}  ${c.title}\n`);
+  }
+  if (r.changes.length > DETAIL_LINES) {
+    io.out.write(`${r.whatIf ? 'what if: would have ' : ''}${verb} ${r.counts.changed} update(s), ${r.counts.unchanged} unchanged, ${r.counts.approvalsRemoved} approval(s) removed\n`);
+  }
+  if (r.whatIf) io.err.write('nothing was changed (--what-if)\n');
+  return 0;
+}

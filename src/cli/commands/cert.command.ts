@@ -7,12 +7,17 @@ import forge from 'node-forge';
 import { flag, intFlag, parseArgs, UsageError } from '../args.js';
 
 export const certHelp = `wsus cert create --out DIR [--host NAME ...] [--days N] [--force]
+wsus cert create --signing --out DIR [--name NAME] [--days N] [--force]
   Writes DIR/cert.pem and DIR/key.pem (mode 0600): a self-signed RSA 3072 / SHA-256 server
   certificate for labs, with every --host (DNS name or IP address; repeat the flag or separate
   with commas) as a subject alternative name. Default hosts: this machine's name, localhost,
   127.0.0.1. Default validity 825 days. Prints the config.json keys and the client policy values.
   Clients must trust the certificate: import cert.pem into Trusted Root Certification Authorities.
-  Example: wsus cert create --out /var/lib/wsus/tls --host wsus.corp.example --host 10.0.0.5`;
+  Example: wsus cert create --out /var/lib/wsus/tls --host wsus.corp.example --host 10.0.0.5
+  --signing writes DIR/signing-cert.pem and DIR/signing-key.pem instead: an RSA 3072 / SHA-256
+  certificate for signing export packages (transfer.signingCert / transfer.signingKey); give
+  signing-cert.pem to the importing servers (their transfer.trustedCerts).
+  Example: wsus cert create --signing --out /var/lib/wsus/transfer --name wsus-hq`;
 
 export interface SelfSignedOptions {
   hosts: readonly string[];
@@ -20,6 +25,8 @@ export interface SelfSignedOptions {
   /** 3072 by default; tests use 2048 to save time */
   keyBits?: number;
   now?: Date;
+  /** tls (default): a server certificate for hosts; signing: a document-signing certificate named hosts[0] */
+  purpose?: 'tls' | 'signing';
 }
 
 export interface SelfSignedPair {
@@ -56,7 +63,8 @@ export function defaultHosts(): string[] {
  * takes seconds); forge only builds and signs the certificate, which Node cannot do.
  */
 export function createSelfSignedCertificate(opts: SelfSignedOptions): SelfSignedPair {
-  const hosts = [...new Set(opts.hosts.map(normalizeHost))];
+  const signing = opts.purpose === 'signing';
+  const hosts = signing ? opts.hosts.slice(0, 1) : [...new Set(opts.hosts.map(normalizeHost))];
   if (!hosts.length) throw new UsageError('at least one --host is needed');
   const now = opts.now ?? new Date();
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: opts.keyBits ?? 3072 });
@@ -71,11 +79,15 @@ export function createSelfSignedCertificate(opts: SelfSignedOptions): SelfSigned
   cert.validity.notAfter = new Date(now.getTime() + opts.days * 86_400_000);
   const name = [
     { name: 'commonName', value: hosts[0]! },
-    { name: 'organizationName', value: 'wsus-ts lab (self-signed)' },
+    { name: 'organizationName', value: signing ? 'wsus-ts transfer signing (self-signed)' : 'wsus-ts lab (self-signed)' },
   ];
   cert.setSubject(name);
   cert.setIssuer(name);
-  cert.setExtensions([
+  cert.setExtensions(signing ? [
+    { name: 'basicConstraints', cA: false, critical: true },
+    { name: 'keyUsage', digitalSignature: true, nonRepudiation: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+  ] : [
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
     { name: 'extKeyUsage', serverAuth: true },
@@ -95,11 +107,13 @@ export function createSelfSignedCertificate(opts: SelfSignedOptions): SelfSigned
 }
 
 /** Writes cert.pem (world-readable) and key.pem (0600); refuses to overwrite unless forced. */
-export function writeCertificateFiles(outDir: string, pair: SelfSignedPair, force = false): { certFile: string; keyFile: string } {
+export function writeCertificateFiles(
+  outDir: string, pair: SelfSignedPair, force = false, names: { cert: string; key: string } = { cert: 'cert.pem', key: 'key.pem' },
+): { certFile: string; keyFile: string } {
   const dir = resolve(outDir);
   mkdirSync(dir, { recursive: true });
-  const certFile = join(dir, 'cert.pem');
-  const keyFile = join(dir, 'key.pem');
+  const certFile = join(dir, names.cert);
+  const keyFile = join(dir, names.key);
   for (const f of [certFile, keyFile]) {
     if (!existsSync(f)) continue;
     if (!force) throw new UsageError(`${f} already exists (use --force to replace it; a running server reloads the new pair)`);
@@ -150,6 +164,21 @@ SHA-256 fingerprint: ${pair.fingerprint256}
 `;
 }
 
+export function signingInstructions(pair: SelfSignedPair, files: { certFile: string; keyFile: string }): string {
+  return `wrote ${files.certFile} (signing certificate: give it to the importing servers)
+      ${files.keyFile} (private key, mode 0600: keep it on this server)
+certificate: CN=${pair.hosts[0]}; RSA, SHA-256; expires ${pair.notAfter.toISOString()}
+SHA-256 fingerprint: ${pair.fingerprint256}
+
+1. This (exporting) server, DATA/config.json:
+  ${JSON.stringify({ transfer: { signingCert: files.certFile, signingKey: files.keyFile } })}
+2. Each importing server: copy the certificate there and list it in its DATA/config.json:
+  ${JSON.stringify({ transfer: { trustedCerts: ['trust/signing-cert.pem'] } })}   (path relative to DATA)
+   Compare the SHA-256 fingerprint above when you copy it: the certificate is what the
+   importing server trusts.
+`;
+}
+
 /** Repeated --host flags (the shared parser keeps only the last value of a flag). */
 function takeHosts(argv: readonly string[]): { hosts: string[]; rest: string[] } {
   const hosts: string[] = [];
@@ -171,11 +200,21 @@ export async function certCommand(argv: string[]): Promise<number> {
   const [verb, ...more] = argv;
   if (verb !== 'create') throw new UsageError('usage: wsus cert create --out DIR [--host NAME ...] [--days N] [--force]');
   const { hosts, rest } = takeHosts(more);
-  const args = parseArgs(rest, ['out', 'days'], ['force']);
+  const args = parseArgs(rest, ['out', 'days', 'name'], ['force', 'signing']);
   if (args.positional.length) throw new UsageError(`unexpected argument ${JSON.stringify(args.positional[0])}`);
   const out = flag(args, 'out');
   if (!out) throw new UsageError('cert create needs --out DIR');
   const days = intFlag(args, 'days', 1, 3650) ?? 825;
+  if (args.flags.get('signing') === true) {
+    if (hosts.length) throw new UsageError('--signing takes --name, not --host');
+    const name = flag(args, 'name') ?? `wsus-ts transfer signing (${hostname()})`;
+    if (!name.trim() || name.length > 64) throw new UsageError('--name must be 1-64 characters');
+    const pair = createSelfSignedCertificate({ hosts: [name.trim()], days, purpose: 'signing' });
+    const files = writeCertificateFiles(out, pair, args.flags.get('force') === true, { cert: 'signing-cert.pem', key: 'signing-key.pem' });
+    process.stdout.write(signingInstructions(pair, files));
+    return 0;
+  }
+  if (flag(args, 'name') !== undefined) throw new UsageError('--name goes with --signing');
   const pair = createSelfSignedCertificate({ hosts: hosts.length ? hosts : defaultHosts(), days });
   const files = writeCertificateFiles(out, pair, args.flags.get('force') === true);
   process.stdout.write(setupInstructions(pair, files));

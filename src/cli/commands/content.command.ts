@@ -1,21 +1,24 @@
 import type { Writable } from 'node:stream';
-import { createContentStore, type ContentStore } from '../../services/content-store.service.js';
+import { createContentStore, type ContentStats, type ContentStore, type CleanupReport, type VerifyReport } from '../../services/content-store.service.js';
 import { flag, parseArgs, UsageError } from '../args.js';
 import { openDataDir } from '../context.js';
 import { progressReporter } from '../progress.js';
+import { API_BOOL_FLAGS, API_FLAGS, withAdminSession } from '../admin-session.js';
 
 export const contentHelp = `wsus content import [--data DIR] [--json] PATH...
   Ingests local update files (folders are walked, symlinks skipped), matched to the metadata by
   SHA-1; each is verified against SHA-1, SHA-256 and size before it is served. Files that fail
   are quarantined under CONTENT/.quarantine. Files no update references are reported and left
   alone. Exit 1 when a file was mismatched or unreadable.
-wsus content verify [--deep] [--data DIR] [--json]
+  (Local: it reads files on the machine where it runs, on DIR's database; safe while the server runs.)
+wsus content verify [--deep] [--json]
   Checks every stored file (size; --deep: both digests). Bad files are quarantined, missing ones
   forgotten. Exit 1 when problems were found.
-wsus content cleanup [--dry-run] [--data DIR] [--json]
+wsus content cleanup [--dry-run] [--json]
   Deletes content no update references any more once orphaned for contentOrphanGraceHours,
   and files left by interrupted writes.
-wsus content stats [--data DIR] [--json]
+wsus content stats [--json]
+  verify, cleanup and stats go through the admin API (--server/--token), or --local [--data DIR].
   Example: wsus content import --data ./data /mnt/wsuscontent`;
 
 export interface CommandIo {
@@ -69,54 +72,48 @@ export async function contentCommand(argv: string[], io: CommandIo = stdio): Pro
       });
     }
     case 'verify': {
-      const args = parseArgs(rest, ['data'], ['json', 'deep']);
+      const args = parseArgs(rest, [...API_FLAGS], ['json', 'deep', ...API_BOOL_FLAGS]);
       if (args.positional.length) throw new UsageError('content verify takes no arguments');
-      return withStore(flag(args, 'data'), async (store) => {
-        const deep = args.flags.get('deep') === true;
-        const progress = progressReporter(deep ? 'content verify --deep' : 'content verify');
-        const r = await store.verify({ deep, onProgress: progress });
-        const failures = r.problems.filter((p) => p.action !== 'adopted');
-        if (args.flags.get('json')) io.out.write(`${JSON.stringify(r, null, 2)}\n`);
-        else {
-          listed(io, r.problems, (p) => `${p.problem} ${p.sha1Hex}: ${p.detail} (${p.action})`);
-          io.out.write(`content verify${deep ? ' --deep' : ''}: ${r.checked} checked, ${r.ok} ok, ${r.missing} missing, `
-            + `${r.quarantined} quarantined, ${r.untracked} untracked\n`);
-        }
-        return failures.length > 0 ? 1 : 0;
-      });
+      const deep = args.flags.get('deep') === true;
+      const progress = progressReporter(deep ? 'content verify --deep' : 'content verify');
+      const r = await withAdminSession(args, (c) => c.run<VerifyReport>('POST', '/api/content/verify', { deep }, (p) => progress(p.done, p.total)));
+      const failures = r.problems.filter((p) => p.action !== 'adopted');
+      if (args.flags.get('json')) io.out.write(`${JSON.stringify(r, null, 2)}\n`);
+      else {
+        listed(io, r.problems, (p) => `${p.problem} ${p.sha1Hex}: ${p.detail} (${p.action})`);
+        io.out.write(`content verify${deep ? ' --deep' : ''}: ${r.checked} checked, ${r.ok} ok, ${r.missing} missing, `
+          + `${r.quarantined} quarantined, ${r.untracked} untracked\n`);
+      }
+      return failures.length > 0 ? 1 : 0;
     }
     case 'cleanup': {
-      const args = parseArgs(rest, ['data'], ['json', 'dry-run']);
+      const args = parseArgs(rest, [...API_FLAGS], ['json', 'dry-run', ...API_BOOL_FLAGS]);
       if (args.positional.length) throw new UsageError('content cleanup takes no arguments');
-      return withStore(flag(args, 'data'), async (store) => {
-        const r = await store.cleanup({ dryRun: args.flags.get('dry-run') === true });
-        if (args.flags.get('json')) io.out.write(`${JSON.stringify(r, null, 2)}\n`);
-        else {
-          const verb = r.dryRun ? 'would delete' : 'deleted';
-          listed(io, r.deleted, (d) => `${verb} ${d.sha1Hex} (${d.state}, ${d.size} bytes)`);
-          io.out.write(`content cleanup${r.dryRun ? ' (dry run)' : ''}: ${verb} ${r.deleted.length} files (${mb(r.reclaimedBytes)}), `
-            + `${r.markedOrphaned.length} newly orphaned (kept ${r.graceHours} h), ${r.unorphaned} referenced again, `
-            + `${r.tmpRemoved.length + r.partialRemoved.length} interrupted writes and ${r.quarantineRemoved.length} old quarantined files ${r.dryRun ? 'to remove' : 'removed'}\n`);
-        }
-        return 0;
-      });
+      const r = await withAdminSession(args, (c) => c.send<CleanupReport>('POST', '/api/content/cleanup', { dryRun: args.flags.get('dry-run') === true }));
+      if (args.flags.get('json')) io.out.write(`${JSON.stringify(r, null, 2)}\n`);
+      else {
+        const verb = r.dryRun ? 'would delete' : 'deleted';
+        listed(io, r.deleted, (d) => `${verb} ${d.sha1Hex} (${d.state}, ${d.size} bytes)`);
+        io.out.write(`content cleanup${r.dryRun ? ' (dry run)' : ''}: ${verb} ${r.deleted.length} files (${mb(r.reclaimedBytes)}), `
+          + `${r.markedOrphaned.length} newly orphaned (kept ${r.graceHours} h), ${r.unorphaned} referenced again, `
+          + `${r.tmpRemoved.length + r.partialRemoved.length} interrupted writes and ${r.quarantineRemoved.length} old quarantined files ${r.dryRun ? 'to remove' : 'removed'}\n`);
+      }
+      return 0;
     }
     case 'stats': {
-      const args = parseArgs(rest, ['data'], ['json']);
+      const args = parseArgs(rest, [...API_FLAGS], ['json', ...API_BOOL_FLAGS]);
       if (args.positional.length) throw new UsageError('content stats takes no arguments');
-      return withStore(flag(args, 'data'), async (store) => {
-        const s = await store.stats();
-        if (args.flags.get('json')) io.out.write(`${JSON.stringify(s, null, 2)}\n`);
-        else {
-          io.out.write(`referenced by metadata: ${s.known} files (${mb(s.knownBytes)})\n`
-            + `present: ${s.present} (${mb(s.presentBytes)})\n`
-            + `missing: ${s.missing} (${mb(s.missingBytes)})\n`
-            + `quarantined: ${s.quarantined} (${s.quarantineFiles} files kept)\n`
-            + `orphaned (awaiting cleanup): ${s.orphaned}\n`
-            + `partial downloads: ${s.partialFiles}\n`);
-        }
-        return 0;
-      });
+      const st = await withAdminSession(args, (c) => c.get<ContentStats>('/api/content/stats'));
+      if (args.flags.get('json')) io.out.write(`${JSON.stringify(st, null, 2)}\n`);
+      else {
+        io.out.write(`referenced by metadata: ${st.known} files (${mb(st.knownBytes)})\n`
+          + `present: ${st.present} (${mb(st.presentBytes)})\n`
+          + `missing: ${st.missing} (${mb(st.missingBytes)})\n`
+          + `quarantined: ${st.quarantined} (${st.quarantineFiles} files kept)\n`
+          + `orphaned (awaiting cleanup): ${st.orphaned}\n`
+          + `partial downloads: ${st.partialFiles}\n`);
+      }
+      return 0;
     }
     default:
       throw new UsageError('usage: wsus content import|verify|cleanup|stats (see wsus help)');

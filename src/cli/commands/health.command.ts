@@ -1,36 +1,56 @@
 import type { Writable } from 'node:stream';
-import { readHealth } from '../../services/sync/sync-status.js';
-import { flag, parseArgs, UsageError } from '../args.js';
-import { openDataDir } from '../context.js';
+import { formatBytes } from '../../core/health/health-rules.js';
+import type { HealthReport } from '../../services/health/health.service.js';
+import { parseArgs, UsageError } from '../args.js';
+import { printJson } from '../admin-client.js';
+import { API_BOOL_FLAGS, API_FLAGS, withAdminSession } from '../admin-session.js';
 
-// `wsus checkhealth` for this server: catalog freshness, sync results, content of approved
-// updates. Exit 1 when unhealthy, so monitoring can run it as is.
+// `wsus health`: one look at whether the server does its job (GET /api/health). Exit 1 when
+// unhealthy, so monitoring can run it as is.
 
-export const healthHelp = `wsus health [--data DIR] [--json]
-  Catalog size and age, the last sync (unhealthy when it failed, or when no sync succeeded
-  within two schedule intervals), and the content of approved updates (present, quarantined,
-  missing). Exit 0 healthy, 1 unhealthy.`;
+export const healthHelp = `wsus health [--json] [--local] [--data DIR]
+  Catalog size and age; the last sync (unhealthy when it failed, or when no sync succeeded
+  within two schedule intervals); content of approved updates (present, quarantined, missing);
+  client failure rates (last 7 days of reported events); free disk space of the data and
+  content directories (warning below 10%, unhealthy below 2% or 1 GiB); certificate expiry
+  (TLS: warning within 30 days, unhealthy once expired); the self-update tree; the last
+  maintenance run. Exit 0 healthy (warnings allowed), 1 unhealthy.
+  Reporter tokens may run it. --local reads DIR's database directly (the server may be stopped).
+  Example: wsus health --json | jq .problems`;
 
-export function healthCommand(argv: string[], io: { out: Writable } = { out: process.stdout }): number {
-  const args = parseArgs(argv, ['data'], ['json']);
-  if (args.positional.length) throw new UsageError('health takes no arguments');
-  const ctx = openDataDir(flag(args, 'data'));
-  try {
-    const h = readHealth(ctx.db, ctx.config, new Date());
-    if (args.flags.get('json')) io.out.write(`${JSON.stringify(h, null, 2)}\n`);
-    else {
-      const w = (l: string) => io.out.write(`${l}\n`);
-      w(h.healthy ? 'healthy' : 'UNHEALTHY');
-      for (const p of h.problems) w(`  problem: ${p}`);
-      for (const x of h.warnings) w(`  warning: ${x}`);
-      w(`catalog: ${h.catalog.revisions} revisions of ${h.catalog.updates} updates, newest ${h.catalog.newestIngestedAt ?? 'never'}${h.catalog.ageHours !== null ? ` (${h.catalog.ageHours} h ago)` : ''}`);
-      w(`sync: last run ${h.sync.lastRunState ?? 'none'}${h.sync.lastRunFinishedAt ? ` at ${h.sync.lastRunFinishedAt}` : ''}, last success ${h.sync.lastSuccessAt ?? 'never'}`
-        + `${h.sync.intervalHours !== null ? `, scheduled every ${h.sync.intervalHours.toFixed(1)} h` : ', no schedule'}`);
-      if (h.sync.lastError) w(`  last error: ${h.sync.lastError}`);
-      w(`content of approved updates (mode ${h.content.mode}): ${h.content.approvedFiles} files, ${h.content.present} present, ${h.content.quarantined} quarantined, ${h.content.missing} missing`);
-    }
-    return h.healthy ? 0 : 1;
-  } finally {
-    ctx.db.close();
+export interface HealthIo {
+  out: Writable;
+}
+
+export function formatHealth(h: HealthReport): string {
+  const lines: string[] = [h.healthy ? (h.warnings.length ? 'healthy (with warnings)' : 'healthy') : 'UNHEALTHY'];
+  for (const p of h.problems) lines.push(`  problem: ${p}`);
+  for (const x of h.warnings) lines.push(`  warning: ${x}`);
+  lines.push(`catalog: ${h.catalog.revisions} revisions of ${h.catalog.updates} updates, newest ${h.catalog.newestIngestedAt ?? 'never'}${h.catalog.ageHours !== null ? ` (${h.catalog.ageHours} h ago)` : ''}`);
+  lines.push(`sync: last run ${h.sync.lastRunState ?? 'none'}${h.sync.lastRunFinishedAt ? ` at ${h.sync.lastRunFinishedAt}` : ''}, last success ${h.sync.lastSuccessAt ?? 'never'}`
+    + `${h.sync.intervalHours !== null ? `, scheduled every ${h.sync.intervalHours.toFixed(1)} h` : ', no schedule'}`);
+  if (h.sync.lastError) lines.push(`  last error: ${h.sync.lastError}`);
+  lines.push(`content of approved updates (mode ${h.content.mode}): ${h.content.approvedFiles} files, ${h.content.present} present, ${h.content.quarantined} quarantined, ${h.content.missing} missing`
+    + `${h.content.quarantinedTotal ? ` (${h.content.quarantinedTotal} quarantined in the whole store)` : ''}`);
+  const c = h.clients;
+  lines.push(`clients (last ${c.windowDays} days): ${c.events} events from ${c.clientsReporting} clients, `
+    + `${c.failureShare === null ? 'no failures' : `${(c.failureShare * 100).toFixed(1)}% failures`} (${c.clientsFailing} clients with failures)`);
+  lines.push(`disk: ${h.disk.map((d) => `${d.role} ${formatBytes(d.freeBytes)} free of ${formatBytes(d.totalBytes)} (${(d.freeShare * 100).toFixed(1)}%)${d.status === 'ok' ? '' : ` ${d.status.toUpperCase()}`}`).join('; ') || 'unknown'}`);
+  lines.push(`certificates: ${h.certificates.map((x) => `${x.role} ${x.expiresAt ? `expires ${x.expiresAt} (${x.daysLeft} days)` : `unreadable (${x.error ?? ''})`}`).join('; ') || 'none configured (plain HTTP)'}`);
+  lines.push(`self-update tree: ${h.selfUpdate.installed ? 'installed' : 'not installed'}`);
+  if (h.maintenance) {
+    const m = h.maintenance.lastRun;
+    lines.push(`maintenance: ${m ? `last run ${m.job} (${m.trigger}) ${m.state} at ${m.finishedAt}` : 'no run yet'}`
+      + `${h.maintenance.lastSucceeded && h.maintenance.lastSucceeded !== m ? `, last success ${h.maintenance.lastSucceeded.finishedAt}` : ''}`);
   }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function healthCommand(argv: string[], io: HealthIo = { out: process.stdout }): Promise<number> {
+  const args = parseArgs(argv, [...API_FLAGS], ['json', ...API_BOOL_FLAGS]);
+  if (args.positional.length) throw new UsageError('health takes no arguments');
+  const h = await withAdminSession(args, (c) => c.get<HealthReport>('/api/health'));
+  if (args.flags.get('json')) printJson(h, io.out);
+  else io.out.write(formatHealth(h));
+  return h.healthy ? 0 : 1;
 }

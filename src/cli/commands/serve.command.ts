@@ -5,16 +5,17 @@ import { startServer } from '../../app/server.js';
 import { seedDemoCatalogIfEmpty } from '../../app/demo-catalog.js';
 import { flag, intFlag, parseArgs } from '../args.js';
 
-export const serveHelp = `wsus serve [--data DIR] [--port N] [--host ADDRESS] [--https-port N --tls-cert FILE --tls-key FILE]
+export const serveHelp = `wsus serve [--data DIR] [--port N] [--host ADDRESS] [--https-port N --tls-cert FILE --tls-key FILE] [--admin-port N]
   Runs the update server (client SOAP services on HTTP, default port 8530).
   The database is created and migrated at DIR/wsus.db on first start, and a small demo
   catalog is imported when the catalog is empty (set "seedDemoCatalog": false in DIR/config.json to skip).
   With a certificate (see wsus cert create) the SOAP services are also served over HTTPS
   (default 8531) while content stays on HTTP; the certificate is reloaded when the files change.
+  The admin API listens on its own port (admin.port, default 8532, loopback only; see wsus config).
   Example: wsus serve --data /var/lib/wsus --port 8530 --tls-cert cert.pem --tls-key key.pem`;
 
 export async function serveCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['data', 'port', 'host', 'https-port', 'tls-cert', 'tls-key']);
+  const args = parseArgs(argv, ['data', 'port', 'host', 'https-port', 'tls-cert', 'tls-key', 'admin-port']);
   // Files named on the command line are relative to where the admin runs the command.
   const file = (name: string): string | undefined => {
     const v = flag(args, name);
@@ -23,6 +24,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const config = loadConfig({
     dataDir: flag(args, 'data'), httpPort: intFlag(args, 'port', 0, 65535), host: flag(args, 'host'),
     httpsPort: intFlag(args, 'https-port', 0, 65535), tlsCert: file('tls-cert'), tlsKey: file('tls-key'),
+    admin: args.flags.has('admin-port') ? { port: intFlag(args, 'admin-port', 0, 65535) } : undefined,
   });
   const log = createLogger(config.logLevel);
   if (config.seedDemoCatalog) seedDemoCatalogIfEmpty(config, log);

@@ -1,37 +1,42 @@
 import type { Writable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { SyncConfig } from '../../config/sync-config.js';
-import { ARCHITECTURES, type ExclusionKind } from '../../core/sync/exclusion-rules.js';
-import { createContentStore } from '../../services/content-store.service.js';
-import { createSyncAdmin } from '../../services/sync/sync-admin.js';
-import { readSyncStatus, type SyncStatus } from '../../services/sync/sync-status.js';
-import { createSyncService } from '../../services/sync/sync.service.js';
+import { ARCHITECTURES, type ExclusionKind, type ExclusionRule } from '../../core/sync/exclusion-rules.js';
+import type { SyncStatus } from '../../services/sync/sync-status.js';
 import type { SyncRunResult } from '../../services/sync/sync-types.js';
-import { createSyncRunsStore, type SyncRunRow } from '../../store/sync-runs.store.js';
-import { loadServerIdentity } from '../../store/server-identity.store.js';
+import type { SyncRunRow } from '../../store/sync-runs.store.js';
 import { createUpstreamDispatcher } from '../../upstream/upstream-dispatcher.js';
 import { openUpstreamSession } from '../../upstream/upstream-session.js';
 import type { OpenUpstreamSession } from '../../upstream/server-sync-session.js';
 import { flag, intFlag, parseArgs, UsageError } from '../args.js';
-import { openDataDir } from '../context.js';
+import { API_BOOL_FLAGS, API_FLAGS, withAdminSession } from '../admin-session.js';
 import { rateProgress } from '../progress.js';
 
-export const syncHelp = `wsus sync run [--upstream URL] [--data DIR] [--json]
-  Synchronizes now, in this process, from config.sync.upstream (or URL, once): categories,
-  then the selected products and classifications (nothing selected: everything a WSUS upstream
-  offers; categories only from Microsoft Update), then approvals in replica mode, then content.
-  Progress on stderr. An interrupted sync resumes where it stopped. Exit 1 with the exact error.
+interface ExclusionListing {
+  rules: Array<ExclusionRule & { createdAt: string }>;
+  excludedCount: number;
+  excluded: Array<{ updateId: string; revisionNumber: number; title: string; reason: string }>;
+}
+
+export const syncHelp = `wsus sync run [--upstream URL] [--json] [--local]
+  Asks the running server to synchronize now (its own sync service, the one the schedule runs)
+  from config.sync.upstream (or URL, once): categories, then the selected products and
+  classifications (nothing selected: everything a WSUS upstream offers; categories only from
+  Microsoft Update), then approvals in replica mode, then content. Progress on stderr; Ctrl-C
+  interrupts the run. An interrupted sync resumes where it stopped. Exit 1 with the exact
+  error, 4 when a sync already runs. --local runs it in this process on DIR's database.
   Anchors belong to one upstream: after a run with --upstream the next regular sync lists
   everything again (fetching only what is missing).
-wsus sync status [--data DIR] [--json]
+wsus sync status [--json]
   Last run, anchor ages, whether a sync runs now, the next scheduled time, the selection.
-wsus sync history [--limit N] [--data DIR] [--json]
+wsus sync history [--limit N] [--json]
   Past runs: state, phase, counts, duration and the exact error.
 wsus sync exclude add --title PATTERN | --kb NUMBER | --architecture arm64|x86|x64|ia64 | --language-packs
 wsus sync exclude list [--json] | wsus sync exclude remove ID
   Keeps matching updates out of the catalog from the next sync on (PATTERN: text, or /regex/;
   case-insensitive). Bundle members follow their bundles. Removing a rule brings back what it
   excluded on the next sync.
+  All sync commands take --server/--token (admin API) or --local [--data DIR].
   Example: wsus sync exclude add --architecture arm64`;
 
 export interface SyncCliIo {
@@ -91,31 +96,13 @@ export function summarizeRun(r: SyncRunResult): string {
 }
 
 async function runNow(rest: string[], io: SyncCliIo, deps: SyncCliDeps): Promise<number> {
-  const args = parseArgs(rest, ['data', 'upstream'], ['json']);
+  const args = parseArgs(rest, [...API_FLAGS, 'upstream'], ['json', ...API_BOOL_FLAGS]);
   if (args.positional.length) throw new UsageError('sync run takes no arguments');
-  const ctx = openDataDir(flag(args, 'data'));
-  const sync = ctx.config.sync;
-  const dispatcher = deps.createDispatcher(sync);
-  const clock = () => new Date();
-  // Content downloads go through the same dispatcher (proxy, CA) as the metadata.
-  const contentStore = sync.content === 'none' ? null : createContentStore({
-    db: ctx.db, dir: ctx.config.contentDir, log: ctx.log, clock, dispatcher, orphanGraceHours: ctx.config.contentOrphanGraceHours,
-    downloadConcurrency: sync.concurrency,
-  });
-  const controller = new AbortController();
-  const onSigint = () => controller.abort(new Error('sync interrupted (Ctrl-C); the next run resumes from here'));
-  process.once('SIGINT', onSigint);
   const progress = rateProgress(io.err);
   try {
-    const service = createSyncService({
-      db: ctx.db, config: ctx.config, catalog: ctx.catalog, contentStore, replica: sync.mode === 'replica' ? ctx.targeting : null,
-      openSession: deps.openSession, dispatcher, serverId: loadServerIdentity(ctx.db, clock()).serverId, log: ctx.log, clock,
-    });
     const upstream = flag(args, 'upstream');
-    const r = await service.run({
-      trigger: 'cli', ...(upstream ? { upstreamOverride: upstream } : {}), signal: controller.signal,
-      onProgress: (p) => progress.update(`sync ${p.phase}: ${p.step}`, p.done, p.total),
-    });
+    const r = await withAdminSession(args, (c) => c.run<SyncRunResult>('POST', '/api/sync/run', upstream ? { upstream } : {},
+      (p) => progress.update(p.phase, p.done, p.total)), deps);
     progress.end();
     if (args.flags.get('json')) io.out.write(`${JSON.stringify(r, null, 2)}\n`);
     else io.out.write(`${summarizeRun(r)}\n`);
@@ -123,10 +110,6 @@ async function runNow(rest: string[], io: SyncCliIo, deps: SyncCliDeps): Promise
     return r.state === 'succeeded' ? 0 : 1;
   } finally {
     progress.end();
-    process.removeListener('SIGINT', onSigint);
-    await contentStore?.close();
-    await dispatcher.close();
-    ctx.db.close();
   }
 }
 
@@ -161,10 +144,10 @@ function historyLine(r: SyncRunRow): string {
   return `#${r.id}  ${r.startedAt}  ${r.state.padEnd(11)}  ${r.trigger.padEnd(8)}  ${dur.padStart(9)}  ${(r.phase ?? '-').padEnd(11)}  ${counts}${r.error ? `\n      error: ${r.error}` : ''}`;
 }
 
-function exclude(rest: string[], io: SyncCliIo): number {
+async function exclude(rest: string[], io: SyncCliIo, deps: SyncCliDeps): Promise<number> {
   const [verb, ...more] = rest;
   if (verb === 'add') {
-    const args = parseArgs(more, ['data', 'title', 'kb', 'architecture'], ['language-packs', 'json']);
+    const args = parseArgs(more, [...API_FLAGS, 'title', 'kb', 'architecture'], ['language-packs', 'json', ...API_BOOL_FLAGS]);
     const chosen: Array<[ExclusionKind, string]> = [];
     for (const [name, kind] of [['title', 'title'], ['kb', 'kb'], ['architecture', 'architecture']] as const) {
       const v = flag(args, name);
@@ -174,46 +157,31 @@ function exclude(rest: string[], io: SyncCliIo): number {
     if (chosen.length !== 1 || args.positional.length) {
       throw new UsageError(`sync exclude add needs exactly one of --title PATTERN, --kb NUMBER, --architecture ${ARCHITECTURES.join('|')}, --language-packs`);
     }
-    const ctx = openDataDir(flag(args, 'data'));
-    try {
-      const r = createSyncAdmin(ctx.db).addExclusion(chosen[0]![0], chosen[0]![1], new Date());
-      if (args.flags.get('json')) io.out.write(`${JSON.stringify(r)}\n`);
-      else io.out.write(`added exclusion rule ${r.id}: ${r.kind} ${r.pattern}\n  applies to updates synchronized from now on; decline updates already in the catalog with wsus decline\n`);
-      return 0;
-    } finally {
-      ctx.db.close();
-    }
+    const r = await withAdminSession(args, (c) => c.send<ExclusionRule>('POST', '/api/sync/exclusions', { kind: chosen[0]![0], pattern: chosen[0]![1] }), deps);
+    if (args.flags.get('json')) io.out.write(`${JSON.stringify(r)}\n`);
+    else io.out.write(`added exclusion rule ${r.id}: ${r.kind} ${r.pattern}\n  applies to updates synchronized from now on; decline updates already in the catalog with wsus decline\n`);
+    return 0;
   }
   if (verb === 'list') {
-    const args = parseArgs(more, ['data', 'limit'], ['json']);
-    const ctx = openDataDir(flag(args, 'data'));
-    try {
-      const admin = createSyncAdmin(ctx.db);
-      const rules = admin.rules();
-      const excluded = admin.excluded(intFlag(args, 'limit', 1, 100_000) ?? 20);
-      if (args.flags.get('json')) io.out.write(`${JSON.stringify({ rules, excludedCount: admin.excludedCount(), excluded }, null, 2)}\n`);
-      else {
-        if (!rules.length) io.out.write('no exclusion rules\n');
-        for (const r of rules) io.out.write(`${r.id}  ${r.kind.padEnd(13)}  ${r.pattern}  (since ${r.createdAt})\n`);
-        io.out.write(`${admin.excludedCount()} updates excluded${excluded.length ? ', most recent:' : ''}\n`);
-        for (const e of excluded) io.out.write(`  ${e.updateId} r${e.revisionNumber}  ${e.title}\n    ${e.reason}\n`);
-      }
-      return 0;
-    } finally {
-      ctx.db.close();
+    const args = parseArgs(more, [...API_FLAGS, 'limit'], ['json', ...API_BOOL_FLAGS]);
+    const limit = intFlag(args, 'limit', 1, 100_000);
+    const r = await withAdminSession(args, (c) => c.get<ExclusionListing>('/api/sync/exclusions', { limit }), deps);
+    if (args.flags.get('json')) io.out.write(`${JSON.stringify(r, null, 2)}\n`);
+    else {
+      if (!r.rules.length) io.out.write('no exclusion rules\n');
+      for (const x of r.rules) io.out.write(`${x.id}  ${x.kind.padEnd(13)}  ${x.pattern}  (since ${x.createdAt})\n`);
+      io.out.write(`${r.excludedCount} updates excluded${r.excluded.length ? ', most recent:' : ''}\n`);
+      for (const e of r.excluded) io.out.write(`  ${e.updateId} r${e.revisionNumber}  ${e.title}\n    ${e.reason}\n`);
     }
+    return 0;
   }
   if (verb === 'remove') {
-    const args = parseArgs(more, ['data']);
+    const args = parseArgs(more, [...API_FLAGS], ['json', ...API_BOOL_FLAGS]);
     if (args.positional.length !== 1 || !/^\d+$/.test(args.positional[0]!)) throw new UsageError('sync exclude remove needs one rule ID (see wsus sync exclude list)');
-    const ctx = openDataDir(flag(args, 'data'));
-    try {
-      const r = createSyncAdmin(ctx.db).removeExclusion(Number(args.positional[0]));
-      io.out.write(`removed exclusion rule ${r.id} (${r.kind} ${r.pattern}); the next sync lists every revision again and brings back what no rule excludes\n`);
-      return 0;
-    } finally {
-      ctx.db.close();
-    }
+    const r = await withAdminSession(args, (c) => c.send<ExclusionRule>('DELETE', `/api/sync/exclusions/${args.positional[0]}`), deps);
+    if (args.flags.get('json')) io.out.write(`${JSON.stringify(r)}\n`);
+    else io.out.write(`removed exclusion rule ${r.id} (${r.kind} ${r.pattern}); the next sync lists every revision again and brings back what no rule excludes\n`);
+    return 0;
   }
   throw new UsageError('usage: wsus sync exclude add|list|remove (see wsus help)');
 }
@@ -224,35 +192,25 @@ export async function syncCommand(argv: string[], io: SyncCliIo = stdio, deps: S
     case 'run':
       return runNow(rest, io, deps);
     case 'status': {
-      const args = parseArgs(rest, ['data'], ['json']);
+      const args = parseArgs(rest, [...API_FLAGS], ['json', ...API_BOOL_FLAGS]);
       if (args.positional.length) throw new UsageError('sync status takes no arguments');
-      const ctx = openDataDir(flag(args, 'data'));
-      try {
-        const now = new Date();
-        const s = readSyncStatus(ctx.db, ctx.config, now);
-        if (args.flags.get('json')) io.out.write(`${JSON.stringify(s, null, 2)}\n`);
-        else printStatus(s, now, io);
-        return 0;
-      } finally {
-        ctx.db.close();
-      }
+      const s = await withAdminSession(args, (c) => c.get<SyncStatus>('/api/sync/status'), deps);
+      if (args.flags.get('json')) io.out.write(`${JSON.stringify(s, null, 2)}\n`);
+      else printStatus(s, new Date(), io);
+      return 0;
     }
     case 'history': {
-      const args = parseArgs(rest, ['data', 'limit'], ['json']);
+      const args = parseArgs(rest, [...API_FLAGS, 'limit'], ['json', ...API_BOOL_FLAGS]);
       if (args.positional.length) throw new UsageError('sync history takes no arguments');
-      const ctx = openDataDir(flag(args, 'data'));
-      try {
-        const runs = createSyncRunsStore(ctx.db).history(intFlag(args, 'limit', 1, 10_000) ?? 20);
-        if (args.flags.get('json')) io.out.write(`${JSON.stringify(runs, null, 2)}\n`);
-        else if (!runs.length) io.out.write('no sync has run yet (wsus sync run)\n');
-        else for (const r of runs) io.out.write(`${historyLine(r)}\n`);
-        return 0;
-      } finally {
-        ctx.db.close();
-      }
+      const limit = intFlag(args, 'limit', 1, 10_000);
+      const { runs } = await withAdminSession(args, (c) => c.get<{ runs: SyncRunRow[] }>('/api/sync/history', { limit }), deps);
+      if (args.flags.get('json')) io.out.write(`${JSON.stringify(runs, null, 2)}\n`);
+      else if (!runs.length) io.out.write('no sync has run yet (wsus sync run)\n');
+      else for (const r of runs) io.out.write(`${historyLine(r)}\n`);
+      return 0;
     }
     case 'exclude':
-      return exclude(rest, io);
+      return exclude(rest, io, deps);
     default:
       throw new UsageError('usage: wsus sync run|status|history|exclude (see wsus help)');
   }

@@ -13,6 +13,11 @@ export interface CleanupOptions {
   graceHours: number;
   /** digests this process is downloading right now: their partial files are live */
   activeDigests: ReadonlySet<string>;
+  /**
+   * Digests metadata still references but nothing needs (files of declined or expired updates,
+   * judged by maintenance cleanup): handled like orphans — marked, deleted after the grace period.
+   */
+  unneeded?: ReadonlySet<string>;
 }
 
 export interface CleanupReport {
@@ -45,21 +50,23 @@ export async function cleanupStore(deps: CommitDeps, o: CleanupOptions): Promise
   const { layout, records, log } = deps;
   const graceMs = o.graceHours * 3600 * 1000;
   const report: CleanupReport = {
-    dryRun: o.dryRun, graceHours: o.graceHours, markedOrphaned: [], unorphaned: records.clearReferencedOrphans(o.dryRun),
+    dryRun: o.dryRun, graceHours: o.graceHours, markedOrphaned: [], unorphaned: records.clearReferencedOrphans(o.dryRun, o.unneeded),
     deleted: [], reclaimedBytes: 0, tmpRemoved: [], partialRemoved: [], quarantineRemoved: [],
   };
   const remove = async (path: string): Promise<void> => {
     if (!o.dryRun) await rm(path, { force: true, recursive: true });
   };
 
-  for (const row of records.unreferenced()) {
+  const unneeded = o.unneeded ?? new Set<string>();
+  const unneededRows = [...unneeded].map((hex) => records.get(hex)).filter((r) => r !== undefined);
+  for (const row of [...records.unreferenced(), ...unneededRows]) {
     if (row.orphanedAt === null) {
       report.markedOrphaned.push(row.sha1Hex);
       continue;
     }
     if (o.now.getTime() - Date.parse(row.orphanedAt) < graceMs) continue;
     // An import may have referenced it again since the query: check right before deleting.
-    if (records.isKnown(row.sha1Hex)) continue;
+    if (!unneeded.has(row.sha1Hex) && records.isKnown(row.sha1Hex)) continue;
     if (!o.dryRun) {
       if (row.state === 'present') await rm(layout.storePath(row.sha1Hex), { force: true });
       if (row.quarantineFile) await rm(join(layout.quarantineDir, row.quarantineFile), { force: true });

@@ -39,6 +39,16 @@ export interface SyncServiceDeps {
    * view's invalidate(): SQLite's data_version does not report a connection's own writes.
    */
   onCatalogChanged?: () => void;
+  /**
+   * Called after a run that succeeded, once its lock is released (the automatic approval and
+   * decline rules look at what it brought). Awaited; a failure is logged, never fails the sync.
+   */
+  onSynced?: (result: SyncRunResult) => unknown;
+  /**
+   * Told about every finished run — succeeded, failed or interrupted — after onSynced
+   * (notifications: webhooks, health). Not awaited; a throwing listener is logged.
+   */
+  runListeners?: ReadonlyArray<(result: SyncRunResult) => void>;
   /** names this process in the job lock (default `<hostname>:<pid>:<random>`) */
   owner?: string;
   /** test seams */

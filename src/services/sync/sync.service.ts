@@ -96,7 +96,7 @@ export function createSyncService(deps: SyncServiceDeps) {
   async function run(opts: SyncRunOptions): Promise<SyncRunResult> {
     const upstream = normalizeUpstreamUrl(opts.upstreamOverride ?? sync.upstream);
     let runId = 0;
-    return withJobLock(
+    const result = await withJobLock(
       { locks, log: deps.log, clock: deps.clock, owner, ...deps.lockTiming },
       SYNC_JOB,
       async ({ signal }) => {
@@ -162,6 +162,21 @@ export function createSyncService(deps: SyncServiceDeps) {
       },
       { signal: opts.signal, onHeartbeat: (at) => { if (runId) runs.heartbeat(runId, at); } },
     );
+    if (result.state === 'succeeded' && deps.onSynced) {
+      try {
+        await deps.onSynced(result);
+      } catch (e) {
+        deps.log.error('after-sync hook failed', { runId: result.runId, error: (e as Error).message });
+      }
+    }
+    for (const listener of deps.runListeners ?? []) {
+      try {
+        listener(result);
+      } catch (e) {
+        deps.log.error('sync run listener failed', { runId: result.runId, error: (e as Error).message });
+      }
+    }
+    return result;
   }
 
   return { run, owner };
