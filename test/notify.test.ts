@@ -124,11 +124,11 @@ test('config sections: notifications and transfer are validated with the rest', 
     'unknown key "notifications.retries"',
     'unknown key "notifications.webhooks[0].extra"',
     'notifications.webhooks[0].url must be an http:// or https:// URL',
-    'notifications.webhooks[0].events must be a non-empty list of sync.succeeded, sync.failed, updates.new, health.red',
+    'notifications.webhooks[0].events must be a non-empty list of sync.succeeded, sync.failed, updates.new, rules.matched, health.red',
     'notifications.webhooks[0].secret must be a string of at least 16 characters',
   ]);
   const ok = validateNotificationsConfig({ webhooks: [{ url: 'https://hooks.example/wsus' }] }, []);
-  assert.deepEqual(ok.webhooks[0]!.events, ['sync.succeeded', 'sync.failed', 'updates.new', 'health.red']);
+  assert.deepEqual(ok.webhooks[0]!.events, ['sync.succeeded', 'sync.failed', 'updates.new', 'rules.matched', 'health.red']);
   const tp: string[] = [];
   validateTransferConfig({ signingCert: 'a.pem', trustedCerts: 'b.pem', other: 1 }, '/data', tp);
   assert.deepEqual(tp, ['unknown key "transfer.other"', 'transfer.signingCert and transfer.signingKey must be given together', 'transfer.trustedCerts must be a list of PEM file paths']);

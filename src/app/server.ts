@@ -28,6 +28,7 @@ import { publishNextScheduled } from '../services/sync/sync-status.js';
 import { createMaintenance } from '../services/maintenance/maintenance.js';
 import { SERVER_VERSION } from '../version.js';
 import { createNotifications } from '../services/notify/notifications.js';
+import { notifyRulesApplied } from '../services/notify/rules-notifications.js';
 import { startAdminListener, type AdminListener } from '../admin/admin-server.js';
 import { adminRoutes } from '../admin/admin-routes.js';
 import type { AdminDeps } from '../admin/admin-deps.js';
@@ -90,7 +91,7 @@ export async function startServer(config: ServerConfig, log: Logger, clock: () =
     // The sync writes on this process's connection, which data_version does not report.
     onCatalogChanged: () => views.invalidate(),
     // Automatic approval rules look at what each sync brought.
-    onSynced: (r) => maintenance.afterSync(r),
+    onSynced: async (r) => notifyRulesApplied(notifications.notifier, await maintenance.afterSync(r), config.notifications.maxTitles),
   });
   const maintenance = createMaintenance({ db, config, targeting, content, log, clock, sync, onChanged: () => views.invalidate() });
   const scheduler = createSyncScheduler({

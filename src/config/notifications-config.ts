@@ -2,7 +2,7 @@
 // know happens. A secret makes the server sign each body (HMAC-SHA256), so the receiver can
 // tell a real notification from a forged one.
 
-export const NOTIFICATION_EVENTS = ['sync.succeeded', 'sync.failed', 'updates.new', 'health.red'] as const;
+export const NOTIFICATION_EVENTS = ['sync.succeeded', 'sync.failed', 'updates.new', 'rules.matched', 'health.red'] as const;
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 
 export interface WebhookConfig {
