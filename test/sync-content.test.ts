@@ -51,11 +51,23 @@ async function withContent(sync: Record<string, unknown>, body: (h: Harness, sto
   }
 }
 
-test("content 'all' downloads every missing file from the upstream; 404s go to DownloadFiles and stay pending", async () => {
+test("content 'all' downloads every file clients can be offered (not expired, declined or old revisions); 404s go to DownloadFiles and stay pending", async () => {
   await withContent({ content: 'all' }, async (h, store, srv) => {
     const r0 = await h.service({ contentStore: store }).run({ trigger: 'cli' });
     assert.equal(r0.state, 'succeeded', r0.error ?? '');
-    const all = (h.db.prepare('SELECT DISTINCT sha1_hex AS h, sha1 FROM files').all() as Array<{ h: string; sha1: string }>);
+    const all = (h.db.prepare(
+      `SELECT DISTINCT f.sha1_hex AS h, f.sha1 FROM files f JOIN revisions r ON r.id = f.revision_id
+         JOIN updates u ON u.current_revision_id = r.id AND u.declined = 0 WHERE r.publication_state != 'Expired'`,
+    ).all() as Array<{ h: string; sha1: string }>);
+    const expiredOnly = h.db.prepare(
+      `SELECT count(DISTINCT f.sha1_hex) AS n FROM files f JOIN revisions r ON r.id = f.revision_id WHERE r.publication_state = 'Expired'
+         AND f.sha1_hex NOT IN (SELECT f2.sha1_hex FROM files f2 JOIN revisions r2 ON r2.id = f2.revision_id JOIN updates u2 ON u2.current_revision_id = r2.id
+                                 WHERE r2.publication_state != 'Expired')`,
+    ).get() as { n: number };
+    assert.ok(expiredOnly.n > 0, 'the catalog has files only expired updates use');
+    assert.equal(count(h.db, `SELECT count(*) AS n FROM content c WHERE c.sha1_hex IN (SELECT f.sha1_hex FROM files f JOIN revisions r ON r.id = f.revision_id WHERE r.publication_state = 'Expired')
+      AND c.sha1_hex NOT IN (SELECT f2.sha1_hex FROM files f2 JOIN revisions r2 ON r2.id = f2.revision_id JOIN updates u2 ON u2.current_revision_id = r2.id WHERE r2.publication_state != 'Expired')`), 0,
+      'files only expired updates use are not fetched');
     assert.equal(r0.counts.content!.wanted, all.length);
     assert.equal(r0.counts.content!.downloaded, all.length);
     assert.equal(count(h.db, "SELECT count(*) AS n FROM content WHERE state = 'present'"), all.length);

@@ -49,8 +49,13 @@ export function createSyncCatalogStore(db: Db) {
   );
   const updateIdsQ = db.prepare<[], { update_id: string }>('SELECT update_id FROM updates WHERE current_revision_id IS NOT NULL');
   const missingAllQ = db.prepare<[], WantedFile>(
-    `SELECT ${WANTED_COLUMNS} FROM files f LEFT JOIN content c ON c.sha1_hex = f.sha1_hex AND c.state = 'present'
-      WHERE c.sha1_hex IS NULL GROUP BY f.sha1_hex ORDER BY f.sha1_hex`,
+    // "All synchronized" means what clients can be offered: current revisions of updates that are
+    // neither declined nor expired (cleanup deletes the others' files; fetching them again would churn).
+    `SELECT ${WANTED_COLUMNS} FROM files f
+       JOIN revisions r ON r.id = f.revision_id
+       JOIN updates u ON u.current_revision_id = r.id AND u.declined = 0
+       LEFT JOIN content c ON c.sha1_hex = f.sha1_hex AND c.state = 'present'
+      WHERE c.sha1_hex IS NULL AND r.publication_state != 'Expired' GROUP BY f.sha1_hex ORDER BY f.sha1_hex`,
   );
   const missingApprovedQ = db.prepare<[], WantedFile>(
     `WITH ${APPROVED_REVISIONS}
