@@ -1,3 +1,4 @@
+import { checker } from './config-checks.js';
 // The `maintenance` section: when the daily cleanup runs inside `wsus serve` and the limits it
 // works with. Defaults make maintenance automatic (ADMINS.md pain #2): a daily run at 04:00
 // local time plus up to 30 minutes of jitter; `"schedule": null` turns the schedule off.
@@ -41,24 +42,13 @@ function isObject(v: unknown): v is Raw {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function int(src: Raw, key: string, path: string, def: number, min: number, max: number, problems: string[]): number {
-  const v = src[key];
-  if (v === undefined) return def;
-  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
-    problems.push(`${path} must be an integer from ${min} to ${max} (got ${JSON.stringify(v)})`);
-    return def;
-  }
-  return n;
-}
-
 export function validateMaintenanceConfig(raw: unknown, problems: string[]): MaintenanceConfig {
   if (raw === undefined) return DEFAULT_MAINTENANCE;
   if (!isObject(raw)) {
     problems.push('maintenance must be an object');
     return DEFAULT_MAINTENANCE;
   }
-  for (const k of Object.keys(raw)) if (!KNOWN.includes(k)) problems.push(`unknown key "maintenance.${k}"`);
+  const c = checker(raw, 'maintenance', problems, KNOWN);
 
   let schedule: MaintenanceSchedule | null = DEFAULT_MAINTENANCE.schedule;
   if (raw.schedule === null || raw.schedule === false) schedule = null;
@@ -67,27 +57,22 @@ export function validateMaintenanceConfig(raw: unknown, problems: string[]): Mai
       problems.push('maintenance.schedule must be an object like { "time": "04:00", "jitterMinutes": 30 }, or null');
     } else {
       const s = raw.schedule;
-      for (const k of Object.keys(s)) if (k !== 'time' && k !== 'jitterMinutes') problems.push(`unknown key "maintenance.schedule.${k}"`);
+      const sc = checker(s, 'maintenance.schedule', problems, ['time', 'jitterMinutes']);
       const time = s.time === undefined ? '04:00' : s.time;
       if (typeof time !== 'string' || !TIME_RE.test(time)) problems.push(`maintenance.schedule.time must be HH:MM (got ${JSON.stringify(time)})`);
       schedule = {
         time: typeof time === 'string' && TIME_RE.test(time) ? time : '04:00',
-        jitterMinutes: int(s, 'jitterMinutes', 'maintenance.schedule.jitterMinutes', 30, 0, 720, problems),
+        jitterMinutes: sc.int('jitterMinutes', 30, 0, 720),
       };
     }
   }
-  let rulesAfterSync = true;
-  if (raw.rulesAfterSync !== undefined) {
-    if (raw.rulesAfterSync === true || raw.rulesAfterSync === 'true') rulesAfterSync = true;
-    else if (raw.rulesAfterSync === false || raw.rulesAfterSync === 'false') rulesAfterSync = false;
-    else problems.push(`maintenance.rulesAfterSync must be true or false (got ${JSON.stringify(raw.rulesAfterSync)})`);
-  }
+  const rulesAfterSync = c.bool('rulesAfterSync', true);
   return {
     schedule,
-    obsoleteComputerDays: int(raw, 'obsoleteComputerDays', 'maintenance.obsoleteComputerDays', 30, 1, 3650, problems),
-    unusedRevisionDays: int(raw, 'unusedRevisionDays', 'maintenance.unusedRevisionDays', 30, 0, 3650, problems),
-    batchSize: int(raw, 'batchSize', 'maintenance.batchSize', 500, 1, 100_000, problems),
+    obsoleteComputerDays: c.int('obsoleteComputerDays', 30, 1, 3650),
+    unusedRevisionDays: c.int('unusedRevisionDays', 30, 0, 3650),
+    batchSize: c.int('batchSize', 500, 1, 100_000),
     rulesAfterSync,
-    historyKeep: int(raw, 'historyKeep', 'maintenance.historyKeep', 1000, 10, 1_000_000, problems),
+    historyKeep: c.int('historyKeep', 1000, 10, 1_000_000),
   };
 }

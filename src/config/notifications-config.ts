@@ -1,3 +1,4 @@
+import { checker } from './config-checks.js';
 // The `notifications` section: webhooks that receive a JSON POST when something an admin must
 // know happens. A secret makes the server sign each body (HMAC-SHA256), so the receiver can
 // tell a real notification from a forged one.
@@ -29,24 +30,13 @@ type Raw = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function intIn(s: Raw, k: string, def: number, min: number, max: number, problems: string[]): number {
-  const v = s[k];
-  if (v === undefined) return def;
-  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
-    problems.push(`notifications.${k} must be an integer from ${min} to ${max} (got ${JSON.stringify(v)})`);
-    return def;
-  }
-  return n;
-}
-
 export function validateNotificationsConfig(raw: unknown, problems: string[]): NotificationsConfig {
   let s: Raw = {};
   if (raw !== undefined && raw !== null) {
     if (!isObject(raw)) problems.push('notifications must be an object');
     else s = raw;
   }
-  for (const k of Object.keys(s)) if (!KNOWN.includes(k)) problems.push(`unknown key "notifications.${k}"`);
+  const c = checker(s, 'notifications', problems, KNOWN);
   const webhooks: WebhookConfig[] = [];
   if (s.webhooks !== undefined) {
     if (!Array.isArray(s.webhooks)) problems.push('notifications.webhooks must be a list');
@@ -85,9 +75,9 @@ export function validateNotificationsConfig(raw: unknown, problems: string[]): N
   }
   return {
     webhooks,
-    attempts: intIn(s, 'attempts', 5, 1, 20, problems),
-    timeoutSeconds: intIn(s, 'timeoutSeconds', 10, 1, 120, problems),
-    maxTitles: intIn(s, 'maxTitles', 20, 0, 500, problems),
+    attempts: c.int('attempts', 5, 1, 20),
+    timeoutSeconds: c.int('timeoutSeconds', 10, 1, 120),
+    maxTitles: c.int('maxTitles', 20, 0, 500),
   };
 }
 

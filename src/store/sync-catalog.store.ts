@@ -28,7 +28,7 @@ export interface ContentHealth {
 
 // The revisions whose files an Install approval needs: the approved updates' current
 // revisions and the bundle members they name (the exact revision, and the member's current one).
-const APPROVED_REVISIONS = `
+export const APPROVED_REVISIONS = `
   approved AS (
     SELECT DISTINCT u.current_revision_id AS rid FROM approvals a JOIN updates u ON u.id = a.update_pk
      WHERE a.action = 'Install' AND u.declined = 0 AND u.current_revision_id IS NOT NULL),

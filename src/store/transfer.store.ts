@@ -1,5 +1,6 @@
 import type { Db } from './database.js';
 import { nextCounter, readCounter } from './server-identity.store.js';
+import { APPROVED_REVISIONS } from './sync-catalog.store.js';
 
 // SQL of export/import packages: what an export reads (current revisions and their documents,
 // targeting, present content) and the little an import writes besides the catalog, targeting
@@ -19,19 +20,9 @@ export interface ExportedApproval {
   approvedBy: string;
 }
 
-// Same rule as the content phase of the sync (sync-catalog.store.ts): the approved updates'
-// current revisions plus the bundle members they name.
-const APPROVED_DIGESTS = `
-  WITH approved AS (
-    SELECT DISTINCT u.current_revision_id AS rid FROM approvals a JOIN updates u ON u.id = a.update_pk
-     WHERE a.action = 'Install' AND u.declined = 0 AND u.current_revision_id IS NOT NULL),
-  members AS (
-    SELECT rc.id AS rid
-      FROM approved ap JOIN revisions r ON r.id = ap.rid, json_each(r.bundled_updates) b
-      JOIN updates cu ON cu.update_id = lower(json_extract(b.value, '$.updateId'))
-      JOIN revisions rc ON rc.update_pk = cu.id
-                       AND (rc.revision_number = json_extract(b.value, '$.revisionNumber') OR rc.id = cu.current_revision_id)),
-  wanted AS (SELECT rid FROM approved UNION SELECT rid FROM members)
+// Same rule as the content phase of the sync: the approved updates' current revisions plus the
+// bundle members they name.
+const APPROVED_DIGESTS = `WITH ${APPROVED_REVISIONS}
   SELECT DISTINCT f.sha1_hex AS sha1Hex FROM files f JOIN wanted w ON w.rid = f.revision_id ORDER BY f.sha1_hex`;
 
 export function createTransferStore(db: Db) {
