@@ -18,6 +18,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/wsdl ./wsdl
+# the web dashboard's static files (served as they are: no build step)
+COPY web ./web
 RUN mkdir -p /var/lib/wsus && chown node:node /var/lib/wsus
 USER node
 ENV WSUS_DATA=/var/lib/wsus

@@ -1,24 +1,20 @@
 // Admin API benchmark: `updates list|show` over the generated catalog of ~50,000 current
-// revisions, `computers list|show` over 20,000 synthetic computers (with status reports,
+// revisions, `computers list|show` over 20,000 synthetic computers (with status (bench/support/fleet.ts),
 // duplicate client ids and stale machines), and a bulk approval of 1,000 updates to 10 groups —
 // all through the real admin API of `wsus serve` running as a child process (HTTP, bearer
 // token, audit). Prints medians and p90 per request shape and a verdict per bar; asserts nothing.
 //
 //   npm run bench:admin [-- --updates 13700 --seed 1 --computers 20000 --reps 15]   (BENCH_KEEP=1 keeps the data directory)
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { openDatabase } from '../src/store/database.js';
 import { loadServerIdentity } from '../src/store/server-identity.store.js';
-import { createTargetingStore } from '../src/store/targeting.store.js';
 import { createAdminTokensStore } from '../src/store/admin-tokens.store.js';
 import { createAdminTokensService } from '../src/services/admin/admin-tokens.service.js';
-import { createComputerStatusStore } from '../src/store/computer-status.store.js';
-import { createNeededIndex } from '../src/services/admin/needed-index.js';
+import { seedFleet } from './support/fleet.js';
 import { prepareCatalog } from './support/catalog.js';
-import { distRoot, freePort, killAll, stopChild } from './support/processes.js';
+import { killAll, startServerChild, stopChild } from './support/processes.js';
 import { ms, num, summarizeLatencies, table } from './support/stats.js';
 
 const arg = (name: string, def: number): number => {
@@ -33,18 +29,6 @@ const GROUPS = 10;
 const BULK_UPDATES = 1000;
 const BARS = { listMs: 300, bulkMs: 2000 };
 
-/** A deterministic PRNG (mulberry32) so every run seeds the same fleet. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Seeded { token: string; groups: string[]; approvable: string[]; kb: string; bundleId: string; someComputer: string }
 
 /** Groups, 20,000 computers (sightings, status reports), and an admin token, written before the server starts. */
@@ -53,11 +37,6 @@ function seed(dataDir: string): Seeded {
   try {
     const now = new Date();
     loadServerIdentity(db, now);
-    const targeting = createTargetingStore(db);
-    targeting.ensureBuiltinGroups(now);
-    const groups = Array.from({ length: GROUPS }, (_, i) => `Ring ${i}`);
-    for (const g of groups) if (!targeting.groupIdByName(g)) targeting.createGroup(g, undefined, now);
-    const groupIds = groups.map((g) => targeting.groupIdByName(g)!);
     const approvable = db.prepare(`SELECT s.update_id FROM update_summary s JOIN updates u ON u.id = s.update_pk
       WHERE s.update_type = 'Software' AND s.explicitly_deployable = 1 AND s.publication_state != 'Expired' AND u.declined = 0
       ORDER BY s.update_pk`).pluck().all() as string[];
@@ -67,75 +46,16 @@ function seed(dataDir: string): Seeded {
     const bundleId = db.prepare(`SELECT s.update_id FROM update_summary s WHERE s.explicitly_deployable = 1
       AND EXISTS (SELECT 1 FROM revision_bundles b WHERE b.revision_id = s.revision_id) LIMIT 1 OFFSET 100`).pluck().get() as string;
 
-    const rnd = prng(SEED);
-    const insertComputer = db.prepare(`INSERT INTO computers (client_id, dns_name, requested_groups, assigned_group_id, os_major, os_minor, os_build,
-      os_sp_major, os_locale, os_description, manufacturer, model, processor_architecture, client_version, registered_at, last_sync_at, last_report_at, last_address)
-      VALUES (?, ?, '', ?, 10, 0, ?, 0, 'en-US', ?, ?, ?, 'AMD64', '1507.2601.30012.0', ?, ?, ?, ?)`);
-    const insertSighting = db.prepare('INSERT OR IGNORE INTO computer_sightings (client_id, dns_name, address, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?, ?)');
-    const insertEvent = db.prepare(`INSERT INTO events (event_instance_id, client_id, event_id, namespace_id, source_id, update_id, revision_number,
-      time_at_target, win32_hresult, app_name, replacement_strings, misc_data, received_at) VALUES (?, ?, 156, 1, 101, '00000000-0000-0000-0000-000000000000', 0, ?, 0, 'AutomaticUpdates', '[]', ?, ?)`);
-    const models = [['Dell Inc.', 'OptiPlex 7090'], ['HP', 'EliteBook 840 G8'], ['LENOVO', 'ThinkPad T14'], ['Microsoft Corporation', 'Surface Laptop 5'], ['QEMU', 'Standard PC']];
-    const oses = [['Windows 11 Enterprise', 26100], ['Windows 11 Pro', 22631], ['Windows 10 Enterprise', 19045], ['Windows Server 2022 Standard', 20348]];
-    const day = 86_400_000;
-    let someComputer = '';
-    db.transaction(() => {
-      db.prepare('DELETE FROM computers').run();
-      for (let i = 0; i < COMPUTERS; i++) {
-        const id = randomUUID();
-        const name = `pc-${String(i).padStart(5, '0')}.corp.example`;
-        if (i === 4321) someComputer = name;
-        const [make, model] = models[Math.floor(rnd() * models.length)]!;
-        const [os, build] = oses[Math.floor(rnd() * oses.length)]!;
-        // 5% have not been heard from for 30–120 days
-        const age = rnd() < 0.05 ? (30 + rnd() * 90) * day : rnd() * 2 * day;
-        const lastSync = new Date(now.getTime() - age).toISOString();
-        const registered = new Date(now.getTime() - age - 90 * day).toISOString();
-        const address = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-        const group = rnd() < 0.1 ? null : groupIds[Math.floor(rnd() * GROUPS)]!;
-        const reported = rnd() < 0.7;
-        insertComputer.run(id, name, group, build, os, make, model, registered, lastSync, reported ? lastSync : null, address);
-        insertSighting.run(id, name, address, registered, lastSync);
-        // 1% are cloned images: a second machine under the same SusClientId
-        if (rnd() < 0.01) insertSighting.run(id, `clone-${i}.corp.example`, `10.200.${(i >> 8) & 255}.${i & 255}`, registered, lastSync);
-        if (reported) {
-          const needed = Array.from({ length: 5 + Math.floor(rnd() * 25) }, () => approvable[Math.floor(rnd() * approvable.length)]!.toUpperCase());
-          const installed = Array.from({ length: 20 }, () => approvable[Math.floor(rnd() * approvable.length)]!.toUpperCase());
-          insertEvent.run(randomUUID(), id, lastSync, JSON.stringify(['G=1507.2601.30012.0', `U=${needed.join(';')}`, `V=${installed.join(';')}`]), lastSync);
-        }
-      }
-    })();
+    const updates = db.prepare(`SELECT s.update_pk AS pk, s.update_id AS id FROM update_summary s JOIN updates u ON u.id = s.update_pk
+      WHERE s.update_type = 'Software' AND s.explicitly_deployable = 1 AND u.declined = 0 ORDER BY s.update_pk`).all() as Array<{ pk: number; id: string }>;
+    const fleet = seedFleet(db, { computers: COMPUTERS, groups: GROUPS, seed: SEED, updates, applicable: 50 / updates.length, eventsPerComputer: 0 }, now);
+    const someComputer = fleet.someComputer;
     db.pragma('wal_checkpoint(TRUNCATE)');
     const { token } = createAdminTokensService(createAdminTokensStore(db), () => now).create({ name: 'bench', role: 'admin', expiresDays: null, createdBy: 'bench' });
-    return { token, groups, approvable, kb, bundleId, someComputer };
+    return { token, groups: fleet.groups, approvable, kb, bundleId, someComputer };
   } finally {
     db.close();
   }
-}
-
-async function startServer(dataDir: string): Promise<{ proc: ChildProcess; admin: string }> {
-  const port = await freePort();
-  const adminPort = await freePort();
-  const proc = spawn(process.execPath, [join(distRoot, 'src/cli/main.js'), 'serve', '--data', dataDir, '--port', String(port), '--host', '127.0.0.1', '--admin-port', String(adminPort)], {
-    stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, WSUS_LOG_LEVEL: 'error' },
-  });
-  let tail = '';
-  proc.stderr!.on('data', (b: Buffer) => { tail = (tail + b.toString()).slice(-4000); });
-  process.on('exit', () => proc.kill('SIGKILL'));
-  const admin = `http://127.0.0.1:${adminPort}`;
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`server exited during start:\n${tail}`);
-    if (Date.now() > deadline) throw new Error(`server did not start within 180 s:\n${tail}`);
-    try {
-      const r = await request(`${admin}/api/groups`, { headersTimeout: 2000, bodyTimeout: 2000 });
-      await r.body.dump();
-      if (r.statusCode === 401) break;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return { proc, admin };
 }
 
 async function main(): Promise<void> {
@@ -146,7 +66,8 @@ async function main(): Promise<void> {
     const s = seed(prepared.dataDir);
     process.stdout.write(`catalog: ${num(prepared.revisions)} revisions (${prepared.reused ? 'cached' : `imported in ${prepared.importSeconds.toFixed(0)} s`}); `
       + `seeded ${num(COMPUTERS)} computers, ${GROUPS} groups in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-    const server = await startServer(prepared.dataDir);
+    const child = await startServerChild(prepared.dataDir);
+    const server = { proc: child.proc, admin: child.adminUrl };
     const auth = { authorization: `Bearer ${s.token}` };
     const call = async (method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<{ ms: number; json: Record<string, unknown> }> => {
       const t = performance.now();
@@ -217,32 +138,6 @@ async function main(): Promise<void> {
     process.stdout.write(`\n${table(bulk)}\n`);
     await stopChild(server.proc);
 
-    // The "needed" counts: built from every computer's latest status report the first time they
-    // are asked for, then kept up to date from the computers that reported since (incremental).
-    const db = openDatabase(join(prepared.dataDir, 'wsus.db'));
-    try {
-      const index = createNeededIndex(createComputerStatusStore(db));
-      let t = performance.now();
-      index.counts();
-      const full = performance.now() - t;
-      const ids = db.prepare('SELECT client_id FROM computers LIMIT 100').pluck().all() as string[];
-      const insert = db.prepare(`INSERT INTO events (event_instance_id, client_id, event_id, namespace_id, source_id, update_id, revision_number,
-        time_at_target, win32_hresult, app_name, replacement_strings, misc_data, received_at) VALUES (?, ?, 156, 1, 101, '00000000-0000-0000-0000-000000000000', 0, ?, 0, 'AutomaticUpdates', '[]', ?, ?)`);
-      const at = new Date(Date.now() + 60_000).toISOString();
-      db.transaction(() => {
-        for (const id of ids) {
-          insert.run(randomUUID(), id, at, JSON.stringify([`U=${s.approvable.slice(0, 20).join(';').toUpperCase()}`]), at);
-          db.prepare('UPDATE computers SET last_report_at = ? WHERE client_id = ?').run(at, id);
-        }
-      })();
-      t = performance.now();
-      index.counts();
-      const incremental = performance.now() - t;
-      process.stdout.write(`\nneeded counts over ${num(COMPUTERS)} computers: first build ${ms(full)} (once, at the first request that needs them); `
-        + `after 100 new status reports ${ms(incremental)}\n`);
-    } finally {
-      db.close();
-    }
   } finally {
     killAll();
     if (process.env.BENCH_KEEP === '1') process.stdout.write(`data directory kept: ${prepared.dataDir}\n`);

@@ -67,13 +67,16 @@ export interface ServerChild {
   proc: ChildProcess;
   pid: number;
   url: string;
+  /** the admin API (http://127.0.0.1:port) */
+  adminUrl: string;
   stderrTail(): string;
 }
 
 /** The real server (`wsus serve`) on a loopback port, ready when its version URL answers. */
 export async function startServerChild(dataDir: string, nodeArgs: string[] = []): Promise<ServerChild> {
   const port = await freePort();
-  const proc = track(spawn(process.execPath, [...nodeArgs, join(distRoot, 'src/cli/main.js'), 'serve', '--data', dataDir, '--port', String(port), '--host', '127.0.0.1', '--admin-port', '0'], {
+  const adminPort = await freePort();
+  const proc = track(spawn(process.execPath, [...nodeArgs, join(distRoot, 'src/cli/main.js'), 'serve', '--data', dataDir, '--port', String(port), '--host', '127.0.0.1', '--admin-port', String(adminPort)], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, WSUS_LOG_LEVEL: 'error' },
   }));
@@ -84,20 +87,24 @@ export async function startServerChild(dataDir: string, nodeArgs: string[] = [])
   proc.stdout!.on('data', keep);
   proc.stderr!.on('data', keep);
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 120_000;
+  const adminUrl = `http://127.0.0.1:${adminPort}`;
+  const deadline = Date.now() + 180_000;
   for (;;) {
     if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`server exited during start:\n${tail}`);
-    if (Date.now() > deadline) throw new Error(`server did not answer within 120 s:\n${tail}`);
+    if (Date.now() > deadline) throw new Error(`server did not answer within 180 s:\n${tail}`);
     try {
       const r = await request(`${url}/ClientWebService/wusserverversion.xml`, { headersTimeout: 2000, bodyTimeout: 2000 });
       await r.body.dump();
-      if (r.statusCode === 200) break;
+      // the admin listener starts after the client one: ready when it asks for a token
+      const a = r.statusCode === 200 ? await request(`${adminUrl}/api/groups`, { headersTimeout: 2000, bodyTimeout: 2000 }) : null;
+      await a?.body.dump();
+      if (a?.statusCode === 401) break;
     } catch {
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { proc, pid: proc.pid!, url, stderrTail: () => tail };
+  return { proc, pid: proc.pid!, url, adminUrl, stderrTail: () => tail };
 }
 
 /** Forks a compiled bench/support module as an IPC child. */
@@ -143,10 +150,10 @@ export function rssOf(pid: number): number | null {
   }
 }
 
-/** CPU seconds (user + system) a process has used so far. */
-export function cpuSecondsOf(pid: number): number {
+/** CPU seconds (user + system) a process (or one of its threads: `tid`) has used so far. */
+export function cpuSecondsOf(pid: number, tid?: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // fields[11] = utime, fields[12] = stime (clock ticks; 100 per second on Linux)
     return (Number(fields[11]) + Number(fields[12])) / 100;

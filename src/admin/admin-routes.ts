@@ -13,6 +13,7 @@ import { registerGroupsRoutes } from './routes/groups.routes.js';
 import { registerComputersRoutes } from './routes/computers.routes.js';
 import { registerRulesRoutes } from './routes/rules.routes.js';
 import { registerCleanupRoutes } from './routes/cleanup.routes.js';
+import { registerReportsRoutes } from './routes/reports.routes.js';
 
 // Every feature's admin routes, registered once when the admin listener starts.
 // TO ADD A FEATURE: write `src/admin/routes/<feature>.routes.ts` exporting
@@ -29,4 +30,5 @@ export const adminRoutes: ReadonlyArray<RegisterRoutes<AdminDeps>> = [
   registerUpdatesRoutes, registerGroupsRoutes, registerComputersRoutes,
   registerTransferRoutes, registerHealthRoutes,
   registerRulesRoutes, registerCleanupRoutes,
+  registerReportsRoutes,
 ];

@@ -16,6 +16,7 @@ import type { AdminActor, AdminProgress, AdminRequest, AdminRouter } from './adm
 import { createRouteTable, type AdminRoute } from './admin-route-table.js';
 import { mapAdminError } from './admin-errors.js';
 import { auditBody } from './admin-redact.js';
+import { createDashboardFiles } from './dashboard-files.js';
 
 // The admin API listener: its own port (never the client ports), loopback by default, TLS
 // when exposed. Per request: bearer token → route → role → bounded JSON body → handler →
@@ -85,6 +86,7 @@ export async function startAdminListener(o: AdminListenerOptions): Promise<Admin
   const table = createRouteTable();
   for (const r of o.register) r(table.router);
   const inFlight = new Set<AbortController>();
+  const dashboard = createDashboardFiles();
 
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
     if (res.headersSent) return;
@@ -119,6 +121,8 @@ export async function startAdminListener(o: AdminListenerOptions): Promise<Admin
   async function handle(req: IncomingMessage, res: ServerResponse, ctx: Ctx): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
     ctx.path = url.pathname;
+    // 0. the web dashboard's static files: they hold no data, so no token (the page asks for one)
+    if (dashboard.serve(req, res, url.pathname)) return;
     // 1. who: a valid bearer token, before anything about the routes is revealed
     const token = bearer(req);
     if (!token) throw new DomainError('Unauthorized', '', 'a bearer token is required (Authorization: Bearer <token>; create one with wsus tokens create)');

@@ -74,7 +74,7 @@ export async function startServer(config: ServerConfig, log: Logger, clock: () =
   const scan = createScanService({ config, views, catalog, computers, sessions, clock });
   let listeningPort = config.httpPort;
   const info = createUpdateInfoService({ config, views, catalog, contentPort: () => config.contentPort ?? listeningPort });
-  const reporting = createReportingService({ config, events, clock, log });
+  const reporting = createReportingService({ db, config, events, computers, clock, log, thread: true });
   // One dispatcher (proxy, custom CA, timeouts) for everything fetched from the upstream: metadata and content.
   const dispatcher = createUpstreamDispatcher(config.sync);
   const content = createContentStore({
@@ -111,17 +111,25 @@ export async function startServer(config: ServerConfig, log: Logger, clock: () =
     })
     : undefined;
 
-  const flush = (): void => {
+  const writeContacts = (): void => {
     try {
-      reporting.flush();
       const contacts = scan.drainContacts();
-      const reports = reporting.drainReportTimes();
-      if (contacts.size || reports.size) computers.recordContacts(contacts, reports);
+      if (contacts.size) computers.recordContacts(contacts);
     } catch (e) {
       log.error('background write failed', { error: (e as Error).message });
     }
   };
-  const timer = setInterval(flush, 1000);
+  // Reports are applied by the reporting service in the background (start() below); flush()
+  // applies what is left at once, for admin reads, tests and shutdown.
+  const flush = (): void => {
+    try {
+      reporting.flush();
+    } catch (e) {
+      log.error('report processing failed', { error: (e as Error).message });
+    }
+    writeContacts();
+  };
+  const timer = setInterval(writeContacts, 1000);
   timer.unref();
 
   const contentHandler = createContentHandler({ locator: content, selfUpdateDir: config.selfUpdateDir, log });
@@ -182,12 +190,14 @@ export async function startServer(config: ServerConfig, log: Logger, clock: () =
   scheduler.start();
   maintenance.scheduler.start();
   notifications.start();
+  reporting.start();
 
   return {
     http, https, db, sync, url, port, flush, adminDeps,
     admin: { url: admin.url, port: admin.port },
     async close() {
       clearInterval(timer);
+      await reporting.stop();
       await admin.close();
       await scheduler.stop();
       await maintenance.scheduler.stop();

@@ -81,12 +81,16 @@ export function openLocalAdmin(dataDir: string | undefined, seams: LocalAdminSea
   });
   const maintenance = createMaintenance({ db, config, targeting, content, log, clock, sync, onChanged: () => views.invalidate() });
   const events = createEventsStore(db);
+  const computers = createComputersStore(db);
   const audit = createAuditStore(db);
+  const reporting = createReportingService({ db, config, events, computers, clock, log });
   const deps: AdminDeps = {
     config, db, log, clock, serverId: identity.serverId, catalog, targeting,
-    computers: createComputersStore(db), events, reporting: createReportingService({ config, events, clock, log }),
+    computers, events, reporting,
     content, sync, views, tokens: createAdminTokensService(createAdminTokensStore(db), clock), audit,
-    flush: () => undefined,
+    // Batches a stopped (or running) server acknowledged but has not applied yet: applied here
+    // first, in the same exactly-once transactions, so --local reports are current.
+    flush: () => { reporting.flush(); },
     clientUrl: () => `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.httpPort}`,
   };
   const table = createRouteTable();

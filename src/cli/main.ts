@@ -19,6 +19,7 @@ import {
 import { healthCommand, healthHelp } from './commands/health.command.js';
 import { rulesCommand, rulesHelp } from './commands/rules.command.js';
 import { cleanupCommand, cleanupHelp } from './commands/cleanup.command.js';
+import { reportCommand, reportHelp } from './commands/report.command.js';
 import { TlsSetupError } from '../http/tls-listener.js';
 import { tokensCommand, tokensHelp } from './commands/tokens.command.js';
 import { auditCommand, auditHelp } from './commands/audit.command.js';
@@ -29,7 +30,7 @@ const HELP = `wsus — a WSUS-compatible Windows update server
 
 Commands:
 ${[serveHelp, importHelp, exportHelp, fixturesHelp, syncHelp, productsHelp, classificationsHelp, languagesHelp, updatesHelp, approveHelp, declineHelp,
-  groupsHelp, computersHelp, rulesHelp, cleanupHelp, contentHelp, certHelp, healthHelp, tokensHelp, auditHelp, configHelp].join('\n\n')}
+  groupsHelp, computersHelp, reportHelp, rulesHelp, cleanupHelp, contentHelp, certHelp, healthHelp, tokensHelp, auditHelp, configHelp].join('\n\n')}
 
 ${adminConnectionHelp}
 
@@ -63,6 +64,7 @@ async function main(argv: string[]): Promise<number> {
     case 'cert': return certCommand(rest);
     case 'rules': return rulesCommand(rest);
     case 'cleanup': return cleanupCommand(rest);
+    case 'report': return reportCommand(rest);
     case 'sync': return syncCommand(rest);
     case 'products': return productsCommand(rest);
     case 'classifications': return classificationsCommand(rest);

@@ -6,6 +6,7 @@ import { validateMaintenanceConfig, type MaintenanceConfig } from './maintenance
 import { validateSyncConfig, validateUpstreamRoleConfig, type SyncConfig, type UpstreamRoleConfig } from './sync-config.js';
 import { validateTransferConfig, type TransferConfig } from './transfer-config.js';
 import { validateNotificationsConfig, type NotificationsConfig } from './notifications-config.js';
+import { validateReportingConfig, type ReportingConfig } from './reporting-config.js';
 
 // Configuration is read once at start, validated as a whole (every bad key is reported
 // together), and then passed around as a typed, frozen object.
@@ -62,6 +63,8 @@ export interface ServerConfig {
   admin: AdminConfig;
   /** automatic maintenance: daily cleanup schedule and its limits (issue 5, rules and cleanup) */
   maintenance: MaintenanceConfig;
+  /** client reporting: event retention and per-client flood control (issue 6, ingestion) */
+  reporting: ReportingConfig;
 }
 
 export const defaultLimits: Limits = {
@@ -117,6 +120,7 @@ const KNOWN = new Set([
   'transfer', 'notifications',
   'admin',
   'maintenance',
+  'reporting',
 ]);
 
 export function validate(raw: Raw, dataDir: string, env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -182,7 +186,11 @@ export function validate(raw: Raw, dataDir: string, env: NodeJS.ProcessEnv = pro
     notifications: validateNotificationsConfig(raw.notifications, problems),
     admin: validateAdminConfig(raw.admin, dataDir, problems),
     maintenance: validateMaintenanceConfig(raw.maintenance, problems),
+    reporting: validateReportingConfig(raw.reporting, problems),
   };
+  if (cfg.reporting.clientEventBurst < cfg.limits.maxEventsPerBatch) {
+    problems.push(`reporting.clientEventBurst (${cfg.reporting.clientEventBurst}) must be at least limits.maxEventsPerBatch (${cfg.limits.maxEventsPerBatch}): a full batch could never be accepted`);
+  }
   if ((cfg.tlsCert === null) !== (cfg.tlsKey === null)) problems.push('tlsCert and tlsKey must be given together');
   if (cfg.httpsPort !== null && cfg.tlsCert === null) problems.push('httpsPort needs tlsCert and tlsKey');
   if (cfg.requireHttps && cfg.httpsPort === null) problems.push('requireHttps needs an HTTPS listener (httpsPort, tlsCert, tlsKey)');

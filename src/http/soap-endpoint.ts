@@ -98,7 +98,8 @@ export async function handleSoap(service: SoapService, req: IncomingMessage, res
   }
   const ctx: OperationContext = { services: deps.services, host: hostOf(req), address, limits: deps.limits };
   try {
-    send(req, res, 200, wrapResponse(service.style, handler(op, ctx)));
+    const result = handler(op, ctx);
+    send(req, res, 200, wrapResponse(service.style, typeof result === 'string' ? result : await result));
   } catch (e) {
     if (e instanceof DomainError) {
       const level = e.code === 'InvalidParameters' ? 'warn' : 'info';

@@ -71,7 +71,7 @@ function toRow(r: ComputerRaw): ComputerRow {
 
 // Client ids seen with two names, or with two addresses whose sightings overlap in time (two
 // machines alternating; a DHCP renumbering or a move does not overlap).
-const DUPLICATE_IDS = `SELECT client_id FROM computer_sightings GROUP BY client_id HAVING count(DISTINCT dns_name) > 1
+export const DUPLICATE_IDS = `SELECT client_id FROM computer_sightings GROUP BY client_id HAVING count(DISTINCT dns_name) > 1
   UNION SELECT a.client_id FROM computer_sightings a JOIN computer_sightings b
            ON b.client_id = a.client_id AND b.address > a.address AND a.address != ''
         WHERE a.first_seen_at <= b.last_seen_at AND b.first_seen_at <= a.last_seen_at`;

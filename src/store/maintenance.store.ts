@@ -190,10 +190,11 @@ export function createMaintenanceStore(db: Db) {
       return out;
     },
 
-    /**
-     * The best "needed by a computer" signal stored today: the newest client event about the
-     * update (download, install, failure… any event naming it), or `now` while a downstream
-     * server's rollup reports a computer in a needing state. Null when nothing says so.
+      /**
+     * When the update was last needed, as far as history tells (what computers need now is the
+     * status index's answer): `now` while a downstream server's rollup reports a computer in a
+     * needing state, else the newest client event about the update (download, install,
+     * failure… any event naming it). Null when nothing says so.
      */
     lastNeededAt(updateId: string, now: Date): string | null {
       if (rollupNeededQ.get(updateId)) return now.toISOString();

@@ -428,4 +428,47 @@ export const migrations: string[] = [
   CREATE INDEX IF NOT EXISTS events_by_update ON events(update_id, received_at);
   CREATE INDEX IF NOT EXISTS rollup_update_status_by_update ON rollup_update_status(update_id, state);
   `,
+  /* reporting (issue 6): per computer × update status, the durable report inbox, event retention */ `
+  -- Each computer's updates as its reports say: one row per computer, the applicable updates as
+  -- a packed blob (20,000 computers × 600 applicable updates is 48 MB, read in one pass). Not
+  -- applicable and Unknown are never stored: they follow from status_at and the update's arrival.
+  CREATE TABLE computer_status (
+    client_id TEXT PRIMARY KEY,
+    status_at TEXT,                               -- client time of the status list (event 156) the cells come from; NULL: none yet
+    cells BLOB NOT NULL,                          -- sorted uint32 LE: update_pk * 8 + state 2..6 (src/core/reporting/status-rules.ts)
+    seq INTEGER NOT NULL,                         -- counters.status_seq of the last write: readers reload only what changed
+    updated_at TEXT NOT NULL
+  );
+  CREATE INDEX computer_status_by_seq ON computer_status(seq);
+  -- The HRESULT and time of each update a computer failed to install (its cell is state 5).
+  CREATE TABLE computer_update_failures (
+    client_id TEXT NOT NULL,
+    update_pk INTEGER NOT NULL,
+    hresult INTEGER NOT NULL,
+    failed_at TEXT NOT NULL,                      -- client time
+    PRIMARY KEY (client_id, update_pk)
+  ) WITHOUT ROWID;
+  CREATE INDEX computer_update_failures_by_time ON computer_update_failures(failed_at);
+  CREATE INDEX computer_update_failures_by_update ON computer_update_failures(update_pk);
+  INSERT INTO counters (name, value) VALUES ('status_seq', 0), ('status_deletes', 0);
+  CREATE TRIGGER computer_status_on_computer_delete AFTER DELETE ON computers
+  BEGIN
+    DELETE FROM computer_status WHERE client_id = OLD.client_id;
+    DELETE FROM computer_update_failures WHERE client_id = OLD.client_id;
+    UPDATE counters SET value = value + 1 WHERE name = 'status_deletes';
+  END;
+  -- ReportEventBatch bodies, written before the client gets its answer and processed in the
+  -- background: an acknowledged event survives a crash, and a backlog never slows a scan.
+  CREATE TABLE report_inbox (
+    id INTEGER PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    address TEXT,
+    received_at TEXT NOT NULL,
+    event_count INTEGER NOT NULL,
+    events TEXT NOT NULL                          -- JSON array of validated events
+  );
+  -- Retention pruning by receipt time; status now lives in computer_status.
+  CREATE INDEX events_by_received ON events(received_at);
+  DROP INDEX IF EXISTS events_status_by_client;
+  `,
 ];

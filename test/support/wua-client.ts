@@ -178,10 +178,24 @@ export class WuaClient {
   }
 }
 
-export function reportingEvent(clientId: string, eventId: number, instanceId: string, updateId = '00000000-0000-0000-0000-000000000000', misc: string[] = []): string {
+export interface ReportingEventOptions {
+  /** TimeAtTarget as sent (default: now) */
+  time?: string;
+  hresult?: number;
+  replacementStrings?: string[];
+  /** ExtendedData machine fields as a real agent sends them */
+  machine?: { brand?: string; model?: string; bios?: string; arch?: string; os?: [number, number, number]; lcid?: number };
+}
+
+export function reportingEvent(clientId: string, eventId: number, instanceId: string, updateId = '00000000-0000-0000-0000-000000000000', misc: string[] = [], opts: ReportingEventOptions = {}): string {
+  const m = opts.machine;
+  const machine = m ? (m.brand !== undefined ? `<ComputerBrand>${m.brand}</ComputerBrand>` : '') + (m.model !== undefined ? `<ComputerModel>${m.model}</ComputerModel>` : '') +
+    (m.bios !== undefined ? `<BiosRevision>${m.bios}</BiosRevision>` : '') + (m.arch !== undefined ? `<ProcessorArchitecture>${m.arch}</ProcessorArchitecture>` : '') +
+    (m.os ? `<OSVersion><Major>${m.os[0]}</Major><Minor>${m.os[1]}</Minor><Build>${m.os[2]}</Build><Revision>0</Revision><ServicePackMajor>0</ServicePackMajor><ServicePackMinor>0</ServicePackMinor></OSVersion>` : '') +
+    (m.lcid !== undefined ? `<OSLocaleID>${m.lcid}</OSLocaleID>` : '') : '';
   return `<ReportingEvent><BasicData><TargetID><Sid>${clientId}</Sid></TargetID><SequenceNumber>0</SequenceNumber>` +
-    `<TimeAtTarget>${new Date().toISOString()}</TimeAtTarget><EventInstanceID>${instanceId}</EventInstanceID><NamespaceID>1</NamespaceID>` +
+    `<TimeAtTarget>${opts.time ?? new Date().toISOString()}</TimeAtTarget><EventInstanceID>${instanceId}</EventInstanceID><NamespaceID>1</NamespaceID>` +
     `<EventID>${eventId}</EventID><SourceID>101</SourceID><UpdateID><UpdateID>${updateId}</UpdateID><RevisionNumber>200</RevisionNumber></UpdateID>` +
-    `<Win32HResult>0</Win32HResult><AppName>test</AppName></BasicData><ExtendedData><ReplacementStrings><string>0</string></ReplacementStrings>` +
-    `<MiscData>${misc.map((m) => `<string>${m}</string>`).join('')}</MiscData></ExtendedData><PrivateData/></ReportingEvent>`;
+    `<Win32HResult>${opts.hresult ?? 0}</Win32HResult><AppName>test</AppName></BasicData><ExtendedData><ReplacementStrings>${(opts.replacementStrings ?? ['0']).map((r) => `<string>${r}</string>`).join('')}</ReplacementStrings>` +
+    `<MiscData>${misc.map((x) => `<string>${x}</string>`).join('')}</MiscData>${machine}</ExtendedData><PrivateData/></ReportingEvent>`;
 }

@@ -3,8 +3,7 @@ import { createUpdateListingStore } from '../../store/update-listing.store.js';
 import { createApprovalsBulkStore } from '../../store/approvals-bulk.store.js';
 import { createGroupsAdminStore } from '../../store/groups-admin.store.js';
 import { createComputersAdminStore } from '../../store/computers-admin.store.js';
-import { createComputerStatusStore } from '../../store/computer-status.store.js';
-import { createNeededIndex } from '../../services/admin/needed-index.js';
+import { statusIndexFor } from '../../services/reports/status-index.js';
 import { createUpdatesQueryService } from '../../services/admin/updates-query.service.js';
 import { createApprovalsAdminService } from '../../services/admin/approvals-admin.service.js';
 import { createGroupsAdminService } from '../../services/admin/groups-admin.service.js';
@@ -17,22 +16,14 @@ function build(deps: AdminDeps) {
   const listing = createUpdateListingStore(deps.db);
   const groupsStore = createGroupsAdminStore(deps.db);
   const computersStore = createComputersAdminStore(deps.db);
-  const needed = createNeededIndex(createComputerStatusStore(deps.db));
-  // The first build reads every computer's latest status report (~0.5 s for 20,000): done once
-  // in the background shortly after start, not by the first request that needs it.
-  setTimeout(() => {
-    try {
-      needed.counts();
-    } catch (e) {
-      deps.log.debug('needed counts not prepared', { error: (e as Error).message });
-    }
-  }, 2000).unref();
+  // Status counts come from the status index the reports share (warmed by the reports routes).
+  const status = statusIndexFor(deps.db);
   // Writes go through the server's own connection: the scan view must reload (data_version does not see them).
   const changed = (): void => deps.views.invalidate();
   const { config, clock, log } = deps;
   return {
     updates: createUpdatesQueryService({
-      listing, needed,
+      listing, status,
       computerName: (id) => computersStore.byId(id)?.dnsName,
     }),
     approvals: createApprovalsAdminService({ config, listing, bulk: createApprovalsBulkStore(deps.db), groups: groupsStore, clock, log, changed }),
@@ -41,7 +32,7 @@ function build(deps: AdminDeps) {
       requestedGroups: () => computersStore.list({ sort: 'name', limit: Number.MAX_SAFE_INTEGER, offset: 0 }).rows.map((r) => r.requestedGroups),
     }),
     computers: createComputersAdminService({
-      config, store: computersStore, computers: deps.computers, groups: groupsStore, listing, needed, clock, log, changed,
+      config, store: computersStore, computers: deps.computers, groups: groupsStore, listing, status, clock, log, changed,
     }),
   };
 }

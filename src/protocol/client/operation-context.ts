@@ -33,5 +33,8 @@ export interface OperationContext {
   limits: Limits;
 }
 
-/** Reads the operation element, calls one service function, returns the response element XML. */
-export type OperationHandler = (op: XmlElement, ctx: OperationContext) => string;
+/**
+ * Reads the operation element, calls one service function, returns the response element XML
+ * (a promise only where the service hands work to another thread: ReportEventBatch).
+ */
+export type OperationHandler = (op: XmlElement, ctx: OperationContext) => string | Promise<string>;

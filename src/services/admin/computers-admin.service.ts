@@ -8,7 +8,8 @@ import type { ComputerListQuery, ComputerRow, ComputersAdminStore } from '../../
 import type { ComputersStore } from '../../store/computers.store.js';
 import type { GroupRow, GroupsAdminStore } from '../../store/groups-admin.store.js';
 import type { UpdateListingStore } from '../../store/update-listing.store.js';
-import type { NeededIndex } from './needed-index.js';
+import type { StatusIndex } from '../reports/status-index.js';
+import { UpdateState } from '../../core/reporting/update-state.js';
 import { findGroup, lineOf, symmetricDifference } from './group-refs.js';
 import { DEFAULT_LIMIT, MAX_LIMIT } from './updates-query.service.js';
 
@@ -32,7 +33,7 @@ interface Deps {
   computers: ComputersStore;
   groups: GroupsAdminStore;
   listing: UpdateListingStore;
-  needed: NeededIndex;
+  status: Pick<StatusIndex, 'storedCountsOf' | 'statesOf'>;
   clock: () => Date;
   log: Logger;
   changed: () => void;
@@ -72,9 +73,10 @@ export function createComputersAdminService(deps: Deps) {
     return { assignedTo: { groupIds: ids, unassigned } };
   }
 
+  /** From the status index: needed counts every update the computer requires (downloaded, failed and pending a reboot too). */
   function statusCounts(clientId: string) {
-    const s = deps.needed.of(clientId);
-    return s ? { needed: s.needed.size, installed: s.installed.size, failed: s.failed.size, pendingReboot: s.pendingReboot.size } : null;
+    const c = deps.status.storedCountsOf(clientId);
+    return c ? { needed: c[2]! + c[3]! + c[5]! + c[6]!, installed: c[4]!, failed: c[5]!, pendingReboot: c[6]! } : null;
   }
 
   function listItem(r: ComputerRow, duplicates: ReadonlySet<string>) {
@@ -155,15 +157,18 @@ export function createComputersAdminService(deps: Deps) {
       const byName = new Map(groups.map((g) => [g.name.toLowerCase(), { id: g.id, name: g.name, parentId: g.parentId }]));
       const effective = effectiveGroups(nodes, byName, deps.config.targetingMode, row.groupId, row.requestedGroups)
         .map((id) => ({ id, name: nodes.get(id)?.name ?? id }));
-      const status = deps.needed.of(row.clientId);
+      const status = deps.status.statesOf(row.clientId);
       const titled = (ids: Iterable<string>) => [...ids].slice(0, 200).map((id) => ({ updateId: id, title: deps.listing.byUpdateId(id)?.title ?? null }));
+      const inState = (...states: UpdateState[]): string[] => (status ? [...status.states].filter(([, s]) => states.includes(s)).map(([id]) => id) : []);
       const sightings = store.sightings(row.clientId);
       return {
         ...listItem(row, store.duplicatesAmong([row.clientId])),
         effectiveGroups: effective,
         sightings,
         updates: status ? {
-          needed: titled(status.needed), failed: titled(status.failed), pendingReboot: titled(status.pendingReboot), installedCount: status.installed.size,
+          needed: titled(inState(UpdateState.NotInstalled, UpdateState.Downloaded, UpdateState.Failed, UpdateState.InstalledPendingReboot)),
+          failed: titled(inState(UpdateState.Failed)), pendingReboot: titled(inState(UpdateState.InstalledPendingReboot)),
+          installedCount: inState(UpdateState.Installed).length,
         } : null,
       };
     },
@@ -210,7 +215,6 @@ export function createComputersAdminService(deps: Deps) {
       const ids = targets.map((t) => t.clientId);
       const r = store.delete(ids);
       deps.computers.forgetSightings(ids);
-      deps.needed.forget(ids);
       deps.changed();
       log.info('computers deleted', { computers: r.computers, events: r.events, byStaleDays: byStale ? input.staleDays : undefined });
       return { whatIf, deleted: r.computers, eventsDeleted: r.events, computers: targets };

@@ -1,11 +1,12 @@
 import { DomainError } from '../../core/errors.js';
 import { isGuid, kbNumber } from '../../core/admin/update-refs.js';
 import type { StateFilter, SummaryRow, UpdateListingStore, UpdateSort, UpdateStateName } from '../../store/update-listing.store.js';
-import type { NeededIndex } from './needed-index.js';
+import type { StatusIndex } from '../reports/status-index.js';
 import { ambiguityMessage, resolveUpdateRefs } from './update-refs.js';
 
 // `wsus updates list|show`: filters validated here, rows from the listing store, "needed"
-// counts from the latest status reports.
+// counts (computers that require the update: needed, downloaded, failed or pending a reboot)
+// from the status index.
 
 export interface UpdateListInput {
   classifications?: string[];
@@ -59,11 +60,11 @@ export function parseStates(raw: readonly string[]): StateFilter[] {
 
 export function createUpdatesQueryService(deps: {
   listing: UpdateListingStore;
-  needed: NeededIndex;
+  status: Pick<StatusIndex, 'requiredCounts' | 'requiredBy'>;
   /** client id → DNS name, for "needed by" */
   computerName: (clientId: string) => string | undefined;
 }) {
-  const { listing, needed } = deps;
+  const { listing, status } = deps;
 
   function categoryIds(type: 'Product' | 'UpdateClassification', refs: readonly string[] | undefined): string[] | undefined {
     if (!refs?.length) return undefined;
@@ -104,7 +105,7 @@ export function createUpdatesQueryService(deps: {
       if (neededMin !== undefined && (!Number.isInteger(neededMin) || neededMin < 0)) throw new DomainError('InvalidInput', 'neededMin', 'neededMin must be 0 or more');
       const text = input.text?.trim() || undefined;
       if (text && text.length > 256) throw new DomainError('InvalidInput', 'text', 'text is limited to 256 characters');
-      const counts = needed.counts();
+      const counts = status.requiredCounts();
       let onlyUpdateIds: string[] | undefined;
       if (neededMin !== undefined && neededMin > 0) onlyUpdateIds = [...counts].filter(([, n]) => n >= neededMin).map(([id]) => id);
       const { rows, total } = listing.list({
@@ -129,7 +130,7 @@ export function createUpdatesQueryService(deps: {
       if (!row) throw new DomainError('NotFound', 'update', `update "${ref}" not found (give its GUID, KB number or exact title)`);
       const facts = listing.pageFacts([row]);
       const detail = listing.detail(row);
-      const neededBy = needed.neededBy(row.updateId);
+      const neededBy = status.requiredBy(row.updateId);
       return {
         ...item(row, facts, new Map([[row.updateId, neededBy.length]])),
         categoryType: row.categoryType,

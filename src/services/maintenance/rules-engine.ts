@@ -9,6 +9,7 @@ import { createMaintenanceStore } from '../../store/maintenance.store.js';
 import { createMaintenanceRulesStore } from '../../store/maintenance-rules.store.js';
 import { createMaintenanceRunsStore } from '../../store/maintenance-runs.store.js';
 import { readRuleCandidates } from './catalog-reads.js';
+import { statusIndexFor } from '../reports/status-index.js';
 import { MAX_LISTED, type MaintenanceDeps, type RulesRunOptions, type RulesRunResult } from './maintenance-types.js';
 
 // Applies the automatic rules: reads candidates once, plans with the pure matchers, and writes
@@ -73,11 +74,14 @@ export function createRulesEngine(deps: MaintenanceDeps) {
     checkAbort(o.signal);
     const inScope = (c: UpdateCandidate, sinceSeq: number): boolean => minSeq === undefined || c.changeSeq > Math.max(minSeq, sinceSeq);
     // "Needed" and Processor rules cost a query or a parse per update: only where a rule looks.
+    // Needed now: a computer's status says it requires the update (status index); otherwise the
+    // last time anything said so (the newest client event about it, a downstream's rollup).
     if (declineRules.some((r) => r.criteria.condition === 'superseded')) {
+      const requiredNow = statusIndexFor(deps.db).requiredCounts();
       let looked = 0;
       for (const c of candidates) {
         if (c.declined || c.supersededSince === null) continue;
-        c.lastNeededAt = store.lastNeededAt(c.updateId, now);
+        c.lastNeededAt = requiredNow.has(c.updateId) ? now.toISOString() : store.lastNeededAt(c.updateId, now);
         if (++looked % 500 === 0) await pause();
       }
     }
