@@ -14,6 +14,7 @@ import { DomainError } from '../src/core/errors.js';
 import { createReportsService, type ReportsService } from '../src/services/reports/reports.service.js';
 import { statusIndexFor } from '../src/services/reports/status-index.js';
 import { csvCell, reportCsv, toCsv } from '../src/services/reports/report-csv.js';
+import { eventDetail, eventKind } from '../src/services/reports/event-kinds.js';
 import { quietLog, tempDataDir } from './support/test-server.js';
 import { DAY, HRESULT, seedReportFleet, type SeededFleet } from './support/report-seed.js';
 
@@ -347,5 +348,15 @@ describe('status derivation in edge cases', () => {
       db.close();
       tmp.cleanup();
     }
+  });
+});
+
+describe('event history in words', () => {
+  it('names events and summarizes stored status lists (kept as counts) and other MiscData', () => {
+    assert.equal(eventKind(182, []), 'Installation failed');
+    assert.equal(eventKind(201, ['D=1']), 'Installed, restart required');
+    assert.equal(eventKind(999, []), 'Event 999');
+    assert.equal(eventDetail(['U#=4', 'V#=2', 'W#=0', 'B=141']), '4 installable, 2 installed, B=141');
+    assert.equal(eventDetail(['U=A2FEF9B0-7951-4C2C-A42B-9E351DD1C1FE;0DAF8592-0000-0000-0000-000000000000']), '2 installable');
   });
 });

@@ -25,12 +25,15 @@ export function eventKind(eventId: number, misc: readonly string[]): string {
   return KINDS[eventId] ?? `Event ${eventId}`;
 }
 
-/** "12 installable, 480 installed" for status lists; otherwise the MiscData entries, shortened. */
+/** "12 installable, 480 installed" for status lists (stored as counts, `U#=12`: misc-compaction.ts); otherwise the MiscData entries, shortened. */
 export function eventDetail(misc: readonly string[]): string {
   const parts: string[] = [];
   for (const m of misc.slice(0, 32)) {
+    const counted = /^([A-Za-z])#=(\d+)$/.exec(m);
     const tag = m.length >= 2 && m[1] === '=' ? LIST_TAGS[m[0]!] : undefined;
-    if (tag) {
+    if (counted && LIST_TAGS[counted[1]!]) {
+      if (counted[2] !== '0') parts.push(`${counted[2]} ${LIST_TAGS[counted[1]!]}`);
+    } else if (tag) {
       const ids = m.slice(2).split(';').filter((x) => x.trim() !== '').length;
       if (ids) parts.push(`${ids} ${tag}`);
     } else if (m.trim()) {
