@@ -69,6 +69,26 @@ function bearer(req: IncomingMessage): string | null {
   return m ? m[1]! : null;
 }
 
+/** The request target as a URL; one that does not parse (`//`, `//x:99999`) is the client's 400, not our 500. */
+function requestUrl(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? '/', 'http://admin.invalid');
+  } catch {
+    throw new DomainError('InvalidInput', 'url', 'the request target is not a valid URL path');
+  }
+}
+
+/**
+ * No admin input has members named like Object.prototype's: `{"toString":1}` makes String(x)
+ * throw in any handler and `__proto__` invites prototype games, so they are refused at parsing.
+ */
+const RESERVED_MEMBERS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'toJSON', 'toLocaleString', 'hasOwnProperty', 'isPrototypeOf']);
+
+function refuseReservedMembers(key: string, value: unknown): unknown {
+  if (RESERVED_MEMBERS.has(key)) throw new DomainError('InvalidInput', 'body', `the request body must not have a member named "${key}"`);
+  return value;
+}
+
 function hostForUrl(host: string): string {
   if (host === '0.0.0.0') return '127.0.0.1';
   if (host === '::') return '[::1]';
@@ -119,7 +139,7 @@ export async function startAdminListener(o: AdminListenerOptions): Promise<Admin
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse, ctx: Ctx): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://admin.invalid');
+    const url = requestUrl(req);
     ctx.path = url.pathname;
     // 0. the web dashboard's static files: they hold no data, so no token (the page asks for one)
     if (dashboard.serve(req, res, url.pathname)) return;
@@ -221,8 +241,9 @@ export async function startAdminListener(o: AdminListenerOptions): Promise<Admin
     if (!/^application\/json\b/i.test(type)) throw new DomainError('InvalidInput', 'content-type', 'request bodies must be JSON (Content-Type: application/json)');
     let v: unknown;
     try {
-      v = JSON.parse(buf.toString('utf8'));
+      v = JSON.parse(buf.toString('utf8'), refuseReservedMembers);
     } catch (e) {
+      if (e instanceof DomainError) throw e;
       throw new DomainError('InvalidInput', 'body', `the request body is not valid JSON: ${(e as Error).message}`);
     }
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new DomainError('InvalidInput', 'body', 'the request body must be a JSON object');

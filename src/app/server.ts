@@ -18,6 +18,8 @@ import { createContentHandler, selfUpdateHealth } from '../http/content-routes.j
 import { createContentStore } from '../services/content-store.service.js';
 import { startTlsListener, type TlsListener } from '../http/tls-listener.js';
 import { plainHttpHandler, warnIfMetadataOverPlainHttp } from '../http/transport-policy.js';
+import { createAdmission, type Admission } from '../http/admission.js';
+import { capConnections, drainServer, LISTEN_BACKLOG, timeoutOptions } from '../http/listener-limits.js';
 import { createUpstreamRoleService } from '../services/upstream-role/upstream-role.service.js';
 import { createUpstreamDispatcher } from '../upstream/upstream-dispatcher.js';
 import { openUpstreamSession } from '../upstream/upstream-session.js';
@@ -49,8 +51,15 @@ export interface RunningServer {
   admin: { url: string; port: number };
   /** what every admin route registration receives (tests register extra routes with it) */
   adminDeps: AdminDeps;
+  /** concurrency, queue and rate limits of the client listeners; its counters */
+  admission: Admission;
   /** writes buffered reports and contact times now (tests; shutdown) */
   flush(): void;
+  /**
+   * Graceful stop: new requests are answered 503, in-flight ones finish (at most
+   * shutdownGraceSeconds, then connections are cut), the schedulers stop, the report ingest
+   * thread finishes its step, everything buffered is written and the database is closed.
+   */
   close(): Promise<void>;
 }
 
@@ -132,20 +141,23 @@ export async function startServer(config: ServerConfig, log: Logger, clock: () =
   const timer = setInterval(writeContacts, 1000);
   timer.unref();
 
-  const contentHandler = createContentHandler({ locator: content, selfUpdateDir: config.selfUpdateDir, log });
+  const admission = createAdmission(config.limits, log);
+  const contentHandler = createContentHandler({ locator: content, selfUpdateDir: config.selfUpdateDir, log, admit: (res) => admission.download(res) });
   const app = createClientHandler({
-    services: { sessions, scan, info, reporting, upstreamRole, compressBlobs: config.upstreamRole.compressBlobs }, limits: config.limits, log, serverVersion: SERVER_VERSION, contentHandler,
+    services: { sessions, scan, info, reporting, upstreamRole, compressBlobs: config.upstreamRole.compressBlobs },
+    limits: config.limits, log, serverVersion: SERVER_VERSION, contentHandler, admission,
   });
   const selfUpdateWarning = selfUpdateHealth(config.selfUpdateDir);
   if (selfUpdateWarning) log.warn(selfUpdateWarning, { selfUpdateDir: config.selfUpdateDir });
   let httpsPort: number | null = config.httpsPort;
   // The plain listener refuses metadata when requireHttps is set; the TLS listener serves all.
-  const http = createHttpServer({ keepAliveTimeout: 30_000, requestTimeout: 60_000, headersTimeout: 20_000 },
-    plainHttpHandler(config, app, () => httpsPort));
+  const timeouts = timeoutOptions(config.limits);
+  const http = createHttpServer(timeouts, plainHttpHandler(config, app, () => httpsPort));
   http.maxHeadersCount = 100;
+  capConnections(http, config.limits, () => admission.connectionDropped());
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
-    http.listen(config.httpPort, config.host, () => resolve());
+    http.listen(config.httpPort, config.host, LISTEN_BACKLOG, () => resolve());
   });
   const port = (http.address() as AddressInfo).port;
   listeningPort = port;
@@ -154,9 +166,13 @@ export async function startServer(config: ServerConfig, log: Logger, clock: () =
   let https: TlsListener | null = null;
   if (config.httpsPort !== null && config.tlsCert && config.tlsKey) {
     try {
-      https = await startTlsListener({ host: config.host, port: config.httpsPort, certFile: config.tlsCert, keyFile: config.tlsKey, handler: app, log });
+      https = await startTlsListener({
+        host: config.host, port: config.httpsPort, certFile: config.tlsCert, keyFile: config.tlsKey, handler: app, log,
+        timeouts, maxConnections: config.limits.maxConnections, onDrop: () => admission.connectionDropped(),
+      });
     } catch (e) {
       clearInterval(timer);
+      admission.close();
       http.close();
       await content.close();
       await dispatcher.close();
@@ -180,6 +196,7 @@ export async function startServer(config: ServerConfig, log: Logger, clock: () =
     admin = await startAdminListener({ config, db, log, clock, tokens, audit, register: adminRoutes.map((r) => (router) => r(router, adminDeps)) });
   } catch (e) {
     clearInterval(timer);
+    admission.close();
     await https?.close();
     http.close();
     await content.close();
@@ -192,26 +209,49 @@ export async function startServer(config: ServerConfig, log: Logger, clock: () =
   notifications.start();
   reporting.start();
 
+  let closing: Promise<void> | null = null;
+  const close = async (): Promise<void> => {
+    const t0 = Date.now();
+    const graceMs = config.shutdownGraceSeconds * 1000;
+    // The drain gets the grace period less what the writes after it need (a second or two).
+    const drainDeadline = t0 + Math.max(graceMs / 2, graceMs - 2000);
+    admission.drain();
+    clearInterval(timer);
+    // No sync or cleanup starts while requests drain; a running one is aborted and resumes next start.
+    const jobsStopped = Promise.all([scheduler.stop(), maintenance.scheduler.stop()]);
+    await Promise.all([drainServer(http, drainDeadline), https?.close(drainDeadline), admin.close()]);
+    await untilOrDeadline(jobsStopped, drainDeadline);
+    // The ingest thread finishes its step and closes its connection; what it left in the inbox
+    // (every acknowledged batch is there) is applied here, with the scan contact times.
+    await reporting.stop();
+    flush();
+    await notifications.close();
+    await content.close();
+    await dispatcher.close();
+    admission.close();
+    db.close();
+    log.info('server stopped', { ms: Date.now() - t0, refused: admission.stats().refused });
+  };
+
   return {
-    http, https, db, sync, url, port, flush, adminDeps,
+    http, https, db, sync, url, port, flush, adminDeps, admission,
     admin: { url: admin.url, port: admin.port },
-    async close() {
-      clearInterval(timer);
-      await reporting.stop();
-      await admin.close();
-      await scheduler.stop();
-      await maintenance.scheduler.stop();
-      await notifications.close();
-      await https?.close();
-      await new Promise<void>((resolve) => {
-        http.close(() => resolve());
-        http.closeIdleConnections();
-      });
-      flush();
-      await content.close();
-      await dispatcher.close();
-      db.close();
-      log.info('server stopped');
+    close() {
+      closing ??= close();
+      return closing;
     },
   };
+}
+
+/** Waits for `p`, but not past `deadline` (epoch ms). */
+async function untilOrDeadline(p: Promise<unknown>, deadline: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+  });
+  try {
+    await Promise.race([p.then(() => undefined), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

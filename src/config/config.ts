@@ -20,6 +20,28 @@ export interface Limits {
   maxInstalledNonLeaf: number;
   maxEventsPerBatch: number;
   maxPendingEvents: number;
+  /** SOAP requests in progress at once, both client listeners together (a slot comes back at the end of the event-loop turn that answered it); 0 = no bound */
+  maxConcurrentSoap: number;
+  /** SOAP requests waiting for one of those slots; beyond them 503 at once */
+  maxQueuedSoap: number;
+  /** content and self-update downloads streaming at once; 0 = no bound */
+  maxConcurrentDownloads: number;
+  /** sustained SOAP requests per minute from one client address (127.0.0.1 and ::1 exempt); 0 = off */
+  clientRequestsPerMinute: number;
+  /** SOAP requests one address may send at once before the per-minute rate applies */
+  clientRequestBurst: number;
+  /** the Retry-After of every 503 (busy, rate limit, shutting down) */
+  retryAfterSeconds: number;
+  /** open connections per client listener; beyond it new connections are closed at once; 0 = no bound */
+  maxConnections: number;
+  /** a request's headers must arrive within this */
+  headersTimeoutSeconds: number;
+  /** a whole request (headers and body) must arrive within this */
+  requestTimeoutSeconds: number;
+  /** an idle keep-alive connection is closed after this */
+  keepAliveTimeoutSeconds: number;
+  /** a SOAP request whose body is still arriving after this gives its slot up (it keeps only its connection) */
+  slowBodyGraceSeconds: number;
 }
 
 export interface ServerConfig {
@@ -65,6 +87,8 @@ export interface ServerConfig {
   maintenance: MaintenanceConfig;
   /** client reporting: event retention and per-client flood control (issue 6, ingestion) */
   reporting: ReportingConfig;
+  /** on SIGTERM/SIGINT, in-flight requests get this long to finish before connections are cut */
+  shutdownGraceSeconds: number;
 }
 
 export const defaultLimits: Limits = {
@@ -76,7 +100,21 @@ export const defaultLimits: Limits = {
   maxInstalledNonLeaf: 400,
   maxEventsPerBatch: 1000,
   maxPendingEvents: 100_000,
+  maxConcurrentSoap: 128,
+  maxQueuedSoap: 32,
+  maxConcurrentDownloads: 512,
+  clientRequestsPerMinute: 3000,
+  clientRequestBurst: 1000,
+  retryAfterSeconds: 30,
+  maxConnections: 8192,
+  headersTimeoutSeconds: 20,
+  requestTimeoutSeconds: 60,
+  keepAliveTimeoutSeconds: 30,
+  slowBodyGraceSeconds: 2,
 };
+
+/** Limits where 0 means "no bound" (every other limit is at least 1). */
+const ZERO_MEANS_OFF: ReadonlySet<keyof Limits> = new Set(['maxConcurrentSoap', 'maxQueuedSoap', 'maxConcurrentDownloads', 'clientRequestsPerMinute', 'maxConnections']);
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -121,6 +159,7 @@ const KNOWN = new Set([
   'admin',
   'maintenance',
   'reporting',
+  'shutdownGraceSeconds',
 ]);
 
 export function validate(raw: Raw, dataDir: string, env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -151,7 +190,7 @@ export function validate(raw: Raw, dataDir: string, env: NodeJS.ProcessEnv = pro
   if (typeof limitsRaw !== 'object' || limitsRaw === null) problems.push('limits must be an object');
   const limits = {} as Limits;
   for (const [k, def] of Object.entries(defaultLimits) as Array<[keyof Limits, number]>) {
-    limits[k] = int(k, def, 1, 1 << 30, limitsRaw, `limits.${k}`);
+    limits[k] = int(k, def, ZERO_MEANS_OFF.has(k) ? 0 : 1, 1 << 30, limitsRaw, `limits.${k}`);
   }
   for (const k of Object.keys(limitsRaw)) if (!(k in defaultLimits)) problems.push(`unknown key "limits.${k}"`);
   const sync = validateSyncConfig(raw.sync, dataDir, env, problems);
@@ -187,9 +226,13 @@ export function validate(raw: Raw, dataDir: string, env: NodeJS.ProcessEnv = pro
     admin: validateAdminConfig(raw.admin, dataDir, problems),
     maintenance: validateMaintenanceConfig(raw.maintenance, problems),
     reporting: validateReportingConfig(raw.reporting, problems),
+    shutdownGraceSeconds: int('shutdownGraceSeconds', 20, 1, 3600),
   };
   if (cfg.reporting.clientEventBurst < cfg.limits.maxEventsPerBatch) {
     problems.push(`reporting.clientEventBurst (${cfg.reporting.clientEventBurst}) must be at least limits.maxEventsPerBatch (${cfg.limits.maxEventsPerBatch}): a full batch could never be accepted`);
+  }
+  if (cfg.limits.headersTimeoutSeconds > cfg.limits.requestTimeoutSeconds) {
+    problems.push(`limits.headersTimeoutSeconds (${cfg.limits.headersTimeoutSeconds}) must not exceed limits.requestTimeoutSeconds (${cfg.limits.requestTimeoutSeconds})`);
   }
   if ((cfg.tlsCert === null) !== (cfg.tlsKey === null)) problems.push('tlsCert and tlsKey must be given together');
   if (cfg.httpsPort !== null && cfg.tlsCert === null) problems.push('httpsPort needs tlsCert and tlsKey');

@@ -4,10 +4,11 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../paths.js';
 import { escapeText } from '../protocol/xml/escape.js';
-import { handleSoap, type SoapEndpointDeps } from './soap-endpoint.js';
+import { bodyOnce, handleSoap, type SoapEndpointDeps } from './soap-endpoint.js';
 import { normalizePath, soapServices, type SoapService } from './soap-services.js';
 import { hostOf } from './request-host.js';
 import type { ContentHandler } from './content-routes.js';
+import type { Admission } from './admission.js';
 
 // The client-facing listener: MS-WUSP SOAP services and the probes admins use. Nothing
 // administrative is reachable from here.
@@ -16,6 +17,8 @@ export interface ClientAppOptions extends SoapEndpointDeps {
   serverVersion: string;
   /** /Content, /selfupdate and the anonymous check file; answered before Express, like SOAP */
   contentHandler?: ContentHandler;
+  /** concurrency, queue and rate limits, and the shutdown drain (none: everything is served) */
+  admission?: Admission;
 }
 
 function loadWsdl(service: SoapService): string | null {
@@ -33,16 +36,25 @@ export function createClientHandler(opts: ClientAppOptions): (req: IncomingMessa
   const app = createClientApp(opts);
   const byPath = new Map<string, SoapService>();
   for (const s of soapServices) for (const p of s.paths) byPath.set(p, s);
+  const { admission } = opts;
+  const runSoap = (service: SoapService, req: IncomingMessage, res: ServerResponse, readBody?: () => Promise<Buffer>): Promise<void> =>
+    handleSoap(service, req, res, opts, readBody).catch((e: unknown) => {
+      opts.log.error('SOAP handler crashed', { error: (e as Error).stack });
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
+    });
   return (req, res) => {
+    if (admission?.refuseIfDraining(res)) return;
     if ((req.method === 'GET' || req.method === 'HEAD') && opts.contentHandler?.(req, res)) return;
     if (req.method === 'POST') {
       const service = byPath.get(normalizePath(req.url ?? '/').path);
       if (service) {
-        handleSoap(service, req, res, opts).catch((e: unknown) => {
-          opts.log.error('SOAP handler crashed', { error: (e as Error).stack });
-          if (!res.headersSent) res.writeHead(500).end();
-          else res.destroy();
-        });
+        if (admission) {
+          const readBody = bodyOnce(req, opts.limits.maxBodyBytes);
+          admission.soap(req, res, () => runSoap(service, req, res, readBody), readBody);
+        } else {
+          void runSoap(service, req, res);
+        }
         return;
       }
     }

@@ -24,6 +24,8 @@ export interface ContentRoutesOptions {
   log: Logger;
   /** a download whose socket makes no progress this long is cut; IIS's default connection timeout is 120 s */
   idleTimeoutMs?: number;
+  /** the download bound: false when the request was refused (answered 503) */
+  admit?: (res: ServerResponse) => boolean;
 }
 
 /** Handles the request and returns true when its path is ours; false leaves it to the caller. */
@@ -127,6 +129,7 @@ export function createContentHandler(opts: ContentRoutesOptions): ContentHandler
       plain(res, 405, 'method not allowed\n', { Allow: 'GET, HEAD' });
       return true;
     }
+    if (opts.admit && !opts.admit(res)) return true;
     if (isContent) serveContent(req, res, lower).catch(failed(res, 'content download'));
     else serveSelfUpdate(req, res, path.slice('/selfupdate'.length)).catch(failed(res, 'self-update download'));
     return true;

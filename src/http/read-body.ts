@@ -39,5 +39,13 @@ export function readBoundedBody(req: IncomingMessage, limit: number): Promise<Bu
         reject(new HttpError(400, e.message));
       }
     });
+    // A connection cut mid-body (request timeout, client gone) must settle the read too: the
+    // request holds an admission slot until it does.
+    req.on('close', () => {
+      if (!done) {
+        done = true;
+        reject(new HttpError(400, 'the connection closed before the body was complete'));
+      }
+    });
   });
 }

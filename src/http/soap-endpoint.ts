@@ -47,7 +47,23 @@ function faultCodeFor(code: string): 'Client' | 'Server' {
   return code === 'InternalServerError' || code === 'ServerBusy' ? 'Server' : 'Client';
 }
 
-export async function handleSoap(service: SoapService, req: IncomingMessage, res: ServerResponse, deps: SoapEndpointDeps): Promise<void> {
+/** The request body, read once: admission control may start reading it while the request waits for a slot. */
+export function bodyOnce(req: IncomingMessage, limit: number): () => Promise<Buffer> {
+  let read: Promise<Buffer> | null = null;
+  return () => {
+    if (!read) {
+      read = readBoundedBody(req, limit);
+      // Whoever awaits it handles the failure; until then it must not count as unhandled.
+      read.catch(() => undefined);
+    }
+    return read;
+  };
+}
+
+export async function handleSoap(
+  service: SoapService, req: IncomingMessage, res: ServerResponse, deps: SoapEndpointDeps,
+  readBody: () => Promise<Buffer> = () => readBoundedBody(req, deps.limits.maxBodyBytes),
+): Promise<void> {
   const soapAction = typeof req.headers.soapaction === 'string' ? req.headers.soapaction : '';
   const fault = (errorCode: string, message: string, faultcode: 'Client' | 'Server' | 'VersionMismatch' = faultCodeFor(errorCode)): void => {
     const actor = `http://${req.headers.host ?? hostOf(req)}${service.canonicalPath}`;
@@ -59,7 +75,7 @@ export async function handleSoap(service: SoapService, req: IncomingMessage, res
   try {
     const contentType = String(req.headers['content-type'] ?? '').toLowerCase();
     if (!contentType.startsWith('text/xml')) throw new HttpError(415, 'SOAP 1.1 requests must be text/xml');
-    body = await readBoundedBody(req, deps.limits.maxBodyBytes);
+    body = await readBody();
     const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
     if (encoding === 'xpress') body = xpressDecompress(body, deps.limits.maxDecompressedBytes);
     else if (encoding !== 'identity') throw new HttpError(415, `unsupported Content-Encoding ${encoding}`);
@@ -90,7 +106,8 @@ export async function handleSoap(service: SoapService, req: IncomingMessage, res
     return;
   }
 
-  const handler: OperationHandler | undefined = op.ns === service.namespace ? service.operations[op.local] : undefined;
+  // Own properties only: `constructor`, `toString`, `__proto__` are names a client can send.
+  const handler: OperationHandler | undefined = op.ns === service.namespace && Object.hasOwn(service.operations, op.local) ? service.operations[op.local] : undefined;
   if (!handler) {
     deps.log.warn('unknown SOAP operation', { service: service.name, operation: op.local, namespace: op.ns, address });
     fault('InvalidParameters', 'operation');

@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import { drainServer, LISTEN_BACKLOG, type TimeoutOptions } from './listener-limits.js';
 
 // The HTTPS listener for the SOAP services (WSUS's 8531). Content stays on plain HTTP: it is
 // protected by digests and signatures, and WSUS itself serves it that way.
@@ -25,6 +26,11 @@ export interface TlsListenerOptions {
   /** how often the PEM files are polled; certificate renewals are rare, so seconds are fine */
   watchIntervalMs?: number;
   clock?: () => Date;
+  /** header, request and keep-alive timeouts (default 20 s, 60 s, 30 s) */
+  timeouts?: TimeoutOptions;
+  /** open connections at most (default: no cap); `onDrop` hears of each one closed for it */
+  maxConnections?: number;
+  onDrop?: () => void;
 }
 
 export interface TlsListener {
@@ -32,7 +38,8 @@ export interface TlsListener {
   server: Server;
   /** re-reads the PEM files now (also done on change); false when the new pair was refused */
   reload(): boolean;
-  close(): Promise<void>;
+  /** stops accepting; open connections finish (until `deadline`, epoch ms, when given: then they are cut) */
+  close(deadline?: number): Promise<void>;
 }
 
 export class TlsSetupError extends Error {
@@ -202,11 +209,11 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<TlsLis
     requestCert: false,
     rejectUnauthorized: false,
     handshakeTimeout: 20_000,
-    keepAliveTimeout: 30_000,
-    requestTimeout: 60_000,
-    headersTimeout: 20_000,
+    ...(opts.timeouts ?? { keepAliveTimeout: 30_000, requestTimeout: 60_000, headersTimeout: 20_000 }),
   }, opts.handler);
   server.maxHeadersCount = 100;
+  if (opts.maxConnections) server.maxConnections = opts.maxConnections;
+  if (opts.onDrop) server.on('drop', opts.onDrop);
   // Scanners and misconfigured clients fail handshakes all day; one line each at debug is enough.
   server.on('tlsClientError', (err: NodeJS.ErrnoException, socket) => {
     log.debug('TLS handshake failed', { remote: socket.remoteAddress, error: err.code ?? err.message });
@@ -263,7 +270,7 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<TlsLis
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(opts.port, opts.host, () => {
+      server.listen(opts.port, opts.host, LISTEN_BACKLOG, () => {
         server.off('error', reject);
         resolve();
       });
@@ -282,12 +289,9 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<TlsLis
     port,
     server,
     reload,
-    async close() {
+    async close(deadline = Infinity) {
       unwatch();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      await drainServer(server, deadline);
     },
   };
 }

@@ -107,6 +107,8 @@ export function createMaintenanceStore(db: Db) {
   const deleteEventsQ = db.prepare(
     'DELETE FROM events WHERE event_instance_id IN (SELECT event_instance_id FROM events WHERE client_id = ? LIMIT ?)',
   );
+  const nextEventClientQ = db.prepare<[string], { client_id: string }>('SELECT client_id FROM events WHERE client_id > ? ORDER BY client_id LIMIT 1');
+  const hasComputerQ = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM computers WHERE client_id = ?');
 
   const contentRevisionsQ = db.prepare<[number, number], {
     id: number; update_id: string; revision_number: number; is_current: number; declined: number; expired: number;
@@ -244,6 +246,22 @@ export function createMaintenanceStore(db: Db) {
     /** Deletes the computers still without contact since `before`; returns the ids deleted. */
     deleteComputers(clientIds: readonly string[], before: Date): string[] {
       return db.transaction(() => clientIds.filter((id) => deleteComputerQ.run(id, before.toISOString()).changes > 0)).immediate();
+    },
+    /**
+     * Client ids after `after` (at most `limit` looked at, one index seek each) that have events
+     * but no computer: left by a cleanup that stopped between deleting computers and their events.
+     * `next` is where to go on, null at the end.
+     */
+    eventsWithoutComputer(after: string, limit: number): { ids: string[]; next: string | null } {
+      const ids: string[] = [];
+      let cursor = after;
+      for (let seen = 0; seen < limit; seen++) {
+        const r = nextEventClientQ.get(cursor);
+        if (!r) return { ids, next: null };
+        cursor = r.client_id;
+        if (!hasComputerQ.get(cursor)) ids.push(cursor);
+      }
+      return { ids, next: cursor };
     },
     /** Deletes up to `limit` events of a (deleted) computer; call until it returns 0. */
     deleteEventsOf(clientId: string, limit: number): number {

@@ -12,6 +12,8 @@ export const serveHelp = `wsus serve [--data DIR] [--port N] [--host ADDRESS] [-
   With a certificate (see wsus cert create) the SOAP services are also served over HTTPS
   (default 8531) while content stays on HTTP; the certificate is reloaded when the files change.
   The admin API listens on its own port (admin.port, default 8532, loopback only; see wsus config).
+  SIGTERM or SIGINT stops it gracefully: new requests get 503, in-flight ones finish (up to
+  shutdownGraceSeconds, default 20), reports and contact times are written, then it exits 0.
   Example: wsus serve --data /var/lib/wsus --port 8530 --tls-cert cert.pem --tls-key key.pem`;
 
 export async function serveCommand(argv: string[]): Promise<number> {
@@ -30,11 +32,23 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (config.seedDemoCatalog) seedDemoCatalogIfEmpty(config, log);
   const server = await startServer(config, log);
   let stopping = false;
+  // SIGTERM (service manager, docker stop) or SIGINT (Ctrl-C): drain and exit 0. A second signal
+  // means "now": exit 1 without waiting; a shutdown that hangs past the grace period does too.
   const stop = (signal: string): void => {
-    if (stopping) return;
+    if (stopping) {
+      log.warn('second signal during shutdown: exiting now', { signal });
+      process.exit(1);
+    }
     stopping = true;
-    log.info('shutting down', { signal });
-    server.close().then(() => process.exit(0), () => process.exit(1));
+    log.info('shutting down: finishing in-flight requests', { signal, graceSeconds: config.shutdownGraceSeconds });
+    setTimeout(() => {
+      log.error('shutdown did not finish in time: exiting', { graceSeconds: config.shutdownGraceSeconds });
+      process.exit(1);
+    }, (config.shutdownGraceSeconds + 10) * 1000).unref();
+    server.close().then(() => process.exit(0), (e: unknown) => {
+      log.error('shutdown failed', { error: (e as Error).stack });
+      process.exit(1);
+    });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

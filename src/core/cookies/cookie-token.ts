@@ -99,6 +99,16 @@ export function openToken(keys: TokenKeys, kind: TokenKind, token: string, inval
   }
 }
 
+/** openToken, with a token of another server reported as `code` rather than ServerChanged. */
+function openForeignAs(keys: TokenKeys, kind: TokenKind, token: string, code: 'InvalidAuthorizationCookie'): Record<string, unknown> {
+  try {
+    return openToken(keys, kind, token, code);
+  } catch (e) {
+    if (e instanceof DomainError && e.code === 'ServerChanged') throw new DomainError(code, '', `${code}: issued by another server`);
+    throw e;
+  }
+}
+
 function str(o: Record<string, unknown>, k: string, code: 'InvalidCookie' | 'InvalidAuthorizationCookie'): string {
   const v = o[k];
   if (typeof v !== 'string') throw new DomainError(code, '', `${code}: field ${k}`);
@@ -121,9 +131,15 @@ export function readClientCookie(keys: TokenKeys, token: string): ClientCookie {
   };
 }
 
+/**
+ * Any failure, including a token of another server, is InvalidAuthorizationCookie (MS-WUSP
+ * GetCookie: bad authCookies): an authorization cookie lives for one handshake on the server
+ * that issued it, so the client just asks for a new one; ServerChanged would send it through
+ * a full re-handshake and RefreshCache for nothing.
+ */
 export function readAuthorizationCookie(keys: TokenKeys, token: string): AuthorizationCookie {
-  const o = openToken(keys, TokenKind.AuthorizationCookie, token, 'InvalidAuthorizationCookie');
   const c = 'InvalidAuthorizationCookie' as const;
+  const o = openForeignAs(keys, TokenKind.AuthorizationCookie, token, c);
   return {
     clientId: str(o, 'clientId', c), targetGroups: str(o, 'targetGroups', c), dnsName: str(o, 'dnsName', c),
     issuedAt: num(o, 'issuedAt', c), expiresAt: num(o, 'expiresAt', c),
@@ -133,13 +149,7 @@ export function readAuthorizationCookie(keys: TokenKeys, token: string): Authori
 /** Any failure, including a token of another server, is InvalidAuthorizationCookie: the downstream restarts authorization. */
 export function readDssAuthorizationCookie(keys: TokenKeys, token: string): DssAuthorizationCookie {
   const c = 'InvalidAuthorizationCookie' as const;
-  let o: Record<string, unknown>;
-  try {
-    o = openToken(keys, TokenKind.DssAuthorizationCookie, token, c);
-  } catch (e) {
-    if (e instanceof DomainError && e.code === 'ServerChanged') throw new DomainError(c, '', `${c}: issued by another server`);
-    throw e;
-  }
+  const o = openForeignAs(keys, TokenKind.DssAuthorizationCookie, token, c);
   return { dssId: str(o, 'dssId', c), fqdn: str(o, 'fqdn', c), issuedAt: num(o, 'issuedAt', c), expiresAt: num(o, 'expiresAt', c) };
 }
 

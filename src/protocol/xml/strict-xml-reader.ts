@@ -14,6 +14,10 @@ export class XmlSyntaxError extends Error {
 
 export interface ReaderLimits {
   maxDepth: number;
+  /**
+   * Elements and attributes together: each becomes an object, so this bounds the memory a
+   * document can cost (16 MB of `a=""` pairs would otherwise make some 250 MB of heap).
+   */
   maxElements: number;
   maxAttributes: number;
   /** elements (by local name) whose `<int>` children are read straight into a number array */
@@ -31,7 +35,11 @@ function isNameChar(c: number): boolean {
   return !(isSpace(c) || c === GT || c === SLASH || c === EQ || c === LT || c === QUOT || c === APOS || Number.isNaN(c));
 }
 
+/** Characters XML 1.0 does not allow (section 2.2), raw or as references: nothing we echo back may carry them. */
+const NOT_XML_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+
 export function decodeEntities(s: string, pos: number): string {
+  if (NOT_XML_CHAR.test(s)) throw new XmlSyntaxError('character not allowed in XML', pos + s.search(NOT_XML_CHAR));
   let amp = s.indexOf('&');
   if (amp < 0) return s;
   // A plain loop with slices: request text (DeviceAttributes, titles) carries dozens of
@@ -59,7 +67,7 @@ function entityValue(name: string, pos: number): string {
   let code = NaN;
   if (/^#x[0-9a-fA-F]{1,6}$/.test(name)) code = parseInt(name.slice(2), 16);
   else if (/^#[0-9]{1,7}$/.test(name)) code = parseInt(name.slice(1), 10);
-  if (!Number.isFinite(code) || code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
+  if (!Number.isFinite(code) || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff) || (code <= 0xffff && NOT_XML_CHAR.test(String.fromCharCode(code)))) {
     throw new XmlSyntaxError(`undeclared or invalid entity &${name};`, pos);
   }
   return String.fromCodePoint(code);
@@ -80,7 +88,8 @@ export function readXml(text: string, limits: ReaderLimits, bytes?: Uint8Array):
   const ascii = bytes !== undefined && bytes.length === text.length ? bytes : undefined;
   const stack: Frame[] = [];
   let root: XmlElement | null = null;
-  let elements = 0;
+  /** elements and attributes so far (see ReaderLimits.maxElements) */
+  let nodes = 0;
   let i = 0;
   const n = text.length;
   if (text.charCodeAt(0) === 0xfeff) i = 1;
@@ -130,7 +139,9 @@ export function readXml(text: string, limits: ReaderLimits, bytes?: Uint8Array):
         if (!top) throw new XmlSyntaxError('CDATA outside the document element', i);
         const end = text.indexOf(']]>', i + 9);
         if (end < 0) throw new XmlSyntaxError('unterminated CDATA section', i);
-        top.text += text.slice(i + 9, end);
+        const cdata = text.slice(i + 9, end);
+        if (NOT_XML_CHAR.test(cdata)) throw new XmlSyntaxError('character not allowed in XML', i);
+        top.text += cdata;
         i = end + 3;
         continue;
       }
@@ -180,6 +191,7 @@ export function readXml(text: string, limits: ReaderLimits, bytes?: Uint8Array):
       const value = decodeEntities(raw, j);
       j = vend + 1;
       if (rawAttrs.length >= limits.maxAttributes) throw new XmlSyntaxError('too many attributes', j);
+      if (++nodes > limits.maxElements) throw new XmlSyntaxError('too many elements and attributes', j);
       if (rawAttrs.some(([k]) => k === aname)) throw new XmlSyntaxError(`duplicate attribute ${aname}`, j);
       if (aname === 'xmlns' || aname.startsWith('xmlns:')) {
         (bindings ??= new Map()).set(aname === 'xmlns' ? '' : aname.slice(6), value);
@@ -187,7 +199,7 @@ export function readXml(text: string, limits: ReaderLimits, bytes?: Uint8Array):
       rawAttrs.push([aname, value]);
     }
     if (root && stack.length === 0) throw new XmlSyntaxError('more than one document element', i);
-    if (++elements > limits.maxElements) throw new XmlSyntaxError('too many elements', i);
+    if (++nodes > limits.maxElements) throw new XmlSyntaxError('too many elements and attributes', i);
     if (stack.length >= limits.maxDepth) throw new XmlSyntaxError('document nested too deeply', i);
     const colon = name.indexOf(':');
     const el: XmlElement = {
@@ -318,15 +330,11 @@ function readOneInt(text: string, i: number, el: XmlElement, ints: number[]): nu
 
 /** Decodes a request body as real clients send it: UTF-8 (optionally with BOM) or UTF-16 with a BOM. */
 export function decodeBody(body: Uint8Array): string {
-  if (body.length >= 2 && body[0] === 0xff && body[1] === 0xfe) {
-    return new TextDecoder('utf-16le', { fatal: true }).decode(body.subarray(2));
-  }
-  if (body.length >= 2 && body[0] === 0xfe && body[1] === 0xff) {
-    return new TextDecoder('utf-16be', { fatal: true }).decode(body.subarray(2));
-  }
+  const bom = body.length >= 2 ? (body[0] === 0xff && body[1] === 0xfe ? 'utf-16le' : body[0] === 0xfe && body[1] === 0xff ? 'utf-16be' : null) : null;
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(body);
+    return new TextDecoder(bom ?? 'utf-8', { fatal: true }).decode(bom ? body.subarray(2) : body);
   } catch {
-    throw new XmlSyntaxError('body is not valid UTF-8', 0);
+    // An odd byte count or a lone surrogate is the same client mistake as bad UTF-8.
+    throw new XmlSyntaxError(`body is not valid ${bom === null ? 'UTF-8' : bom.toUpperCase()}`, 0);
   }
 }

@@ -24,8 +24,10 @@ interface Deps {
 
 function validName(raw: unknown): string {
   const name = typeof raw === 'string' ? raw.trim() : '';
-  if (!name || name.length > 256 || name.includes(';')) {
-    throw new DomainError('InvalidInput', 'name', 'a group name must be 1-256 characters without ";"');
+  // Control characters cannot travel in XML 1.0 (GetDeployments to replicas) nor display anywhere.
+  // eslint-disable-next-line no-control-regex
+  if (!name || name.length > 256 || name.includes(';') || /[\u0000-\u001f\u007f]/.test(name)) {
+    throw new DomainError('InvalidInput', 'name', 'a group name must be 1-256 characters without ";" or control characters');
   }
   return name;
 }

@@ -8,6 +8,7 @@ import type { Logger } from '../../logger.js';
 import { checkContent, type ComputedDigest, type ContentExpectation } from './content-digest.js';
 import { ContentRejectedError } from './content-errors.js';
 import { fsyncDir, type ContentLayout } from './content-layout.js';
+import { rethrowStorage } from '../../store/storage-errors.js';
 
 // The one gate into the store: bytes that are already written and fsynced somewhere under the
 // content root become visible only when they match their expectation; otherwise they go to
@@ -68,9 +69,14 @@ export async function commitOrQuarantine(
     return { outcome: 'already-present', content: existing };
   }
   const dest = layout.storePath(hex);
-  await mkdir(dirname(dest), { recursive: true });
-  await rename(from, dest);
-  await fsyncDir(dirname(dest));
+  try {
+    await mkdir(dirname(dest), { recursive: true });
+    await rename(from, dest);
+    await fsyncDir(dirname(dest));
+  } catch (e) {
+    // `from` stays: a verified partial download commits on the next try without downloading again.
+    rethrowStorage(e, `the content store (${dest})`);
+  }
   const previous = records.get(hex);
   const at = deps.clock().toISOString();
   // The computed SHA-256 is recorded even when the metadata has none, so a deep verify can check it later.

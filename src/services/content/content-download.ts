@@ -5,6 +5,7 @@ import { request, type Dispatcher } from 'undici';
 import { DigestAccumulator, digestHandle, type ContentExpectation } from './content-digest.js';
 import { ContentDownloadError } from './content-errors.js';
 import { commitOrQuarantine, type CommitDeps, type IngestResult } from './content-commit.js';
+import { rethrowStorage, storageErrorOf } from '../../store/storage-errors.js';
 
 // One resumable transfer into contentDir/.partial/<SHA1>: a restart (of this call, or of the
 // process) continues with `Range: bytes=N-`; a 206 appends, a 200 starts over. The HTTP work
@@ -98,7 +99,8 @@ export async function downloadResumable(
   const hex = expected.sha1Hex;
   const partial = deps.layout.partialPath(hex);
   const acc = new DigestAccumulator();
-  const fh = await openPartial(partial);
+  const where = `the content store (${partial})`;
+  const fh = await openPartial(partial).catch((e: unknown) => rethrowStorage(e, where));
   try {
     let start = (await fh.stat()).size;
     if (start > expected.size) {
@@ -121,6 +123,9 @@ export async function downloadResumable(
         if (attempt >= tuning.attempts) throw new ContentDownloadError(hex, 'upstream refuses to resume or restart');
       } catch (e) {
         if (signal?.aborted) throw new ContentDownloadError(hex, 'aborted', false, e);
+        // Our disk, not the upstream: say so (disk full, read-only), never retry it as a transfer failure.
+        const storage = storageErrorOf(e, where);
+        if (storage) throw storage;
         if (attempt >= tuning.attempts || !retryable(e)) {
           throw e instanceof ContentDownloadError ? e : new ContentDownloadError(hex, (e as Error).message, retryable(e), e);
         }
@@ -130,9 +135,9 @@ export async function downloadResumable(
         });
       }
     }
-    await fh.sync();
+    await fh.sync().catch((e: unknown) => rethrowStorage(e, where));
   } finally {
-    await fh.close();
+    await fh.close().catch(() => undefined);
   }
   return commitOrQuarantine(deps, partial, expected, acc.digest());
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { DomainError } from '../../core/errors.js';
 import type { IngestResult } from './content-commit.js';
 import { ContentRejectedError, UnknownContentError } from './content-errors.js';
+import { StorageError } from '../../store/storage-errors.js';
 
 // `wsus content import`: every regular file under the given paths is offered to the store,
 // which matches it to metadata by the SHA-1 of its bytes. Symbolic links are never followed.
@@ -69,6 +70,9 @@ export async function importContentFiles(
       } else if (e instanceof ContentRejectedError) {
         report.mismatched++;
         report.problems.push({ path, kind: 'mismatched', detail: e.message });
+      } else if (e instanceof StorageError) {
+        // Disk full or read-only: every further file would fail the same way.
+        throw e;
       } else if (e instanceof DomainError || (e as { code?: unknown }).code !== undefined) {
         // A file that vanished or cannot be read is reported; the import carries on.
         report.skipped++;

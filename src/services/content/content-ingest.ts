@@ -6,6 +6,7 @@ import { DigestAccumulator, openNoFollow, type ComputedDigest, type ContentExpec
 import { UnknownContentError } from './content-errors.js';
 import { commitOrQuarantine, presentFile, type CommitDeps, type IngestResult } from './content-commit.js';
 import { normalizeSha1Hex, requireSha1Hex } from './content-layout.js';
+import { rethrowStorage } from '../../store/storage-errors.js';
 
 // Bytes entering the store from a local file or a stream: copied into .tmp while both digests
 // are computed, fsynced, then handed to the commit gate. The source is read exactly once.
@@ -49,19 +50,20 @@ export async function ingestSource(
 ): Promise<IngestResult> {
   const tmp = deps.layout.newTmpPath();
   const acc = new DigestAccumulator();
-  const fh = await open(tmp, 'wx', 0o644);
+  const fh = await open(tmp, 'wx', 0o644).catch((e: unknown) => rethrowStorage(e, `the content store (${deps.layout.tmpDir})`));
   let actual: ComputedDigest;
   try {
     for await (const chunk of source) {
       signal?.throwIfAborted();
-      await writeAll(fh, chunk);
+      await writeAll(fh, chunk).catch((e: unknown) => rethrowStorage(e, `the content store (${deps.layout.tmpDir})`));
       acc.update(chunk);
       if (maxBytes !== undefined && acc.size > maxBytes) break;
     }
-    await fh.sync();
+    await fh.sync().catch((e: unknown) => rethrowStorage(e, `the content store (${deps.layout.tmpDir})`));
     actual = acc.digest();
   } catch (e) {
-    await fh.close();
+    await fh.close().catch(() => undefined);
+    // A file half-written on a full disk must not stay: it holds space and is never served anyway.
     await rm(tmp, { force: true });
     throw e;
   }

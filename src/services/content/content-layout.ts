@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { DomainError } from '../../core/errors.js';
+import { rethrowStorage } from '../../store/storage-errors.js';
 
 // Where every byte of the content store lives. Paths are built only from validated digests and
 // random names, never from strings a client or an upstream sent.
@@ -54,7 +55,11 @@ export function contentLayout(root: string): ContentLayout {
 
 /** Synchronous: runs once when the store is created, before anything is served. */
 export function ensureLayout(layout: ContentLayout): void {
-  for (const d of [layout.root, layout.tmpDir, layout.partialDir, layout.quarantineDir]) mkdirSync(d, { recursive: true });
+  try {
+    for (const d of [layout.root, layout.tmpDir, layout.partialDir, layout.quarantineDir]) mkdirSync(d, { recursive: true });
+  } catch (e) {
+    rethrowStorage(e, `the content directory ${layout.root}`);
+  }
 }
 
 /** Makes a rename durable. Windows cannot open a directory for fsync; NTFS journals renames itself. */

@@ -92,6 +92,20 @@ export function createCleanupService(deps: MaintenanceDeps, rules: RulesEngine) 
       await pause();
       if (gone.length < batch.length) break; // the rest made contact meanwhile
     }
+    // A run killed between deleting computers and deleting their events left those events
+    // behind, and nothing else would find them: they go now (this is how that run resumes).
+    for (let after: string | null = ''; after !== null;) {
+      checkAbort(o.signal);
+      const page = store.eventsWithoutComputer(after, batchSize * 10);
+      for (const id of page.ids) {
+        for (let n = store.deleteEventsOf(id, batchSize * 10); n > 0; n = store.deleteEventsOf(id, batchSize * 10)) {
+          counts.events += n;
+          await pause();
+        }
+      }
+      after = page.next;
+      await pause();
+    }
     if (counts.removed) deps.log.info('obsolete computers removed', { removed: counts.removed, events: counts.events, cutoff: counts.cutoff });
     return counts;
   }

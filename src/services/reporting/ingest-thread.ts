@@ -14,7 +14,7 @@ export type ToIngestThread =
   | { t: 'stop' };
 
 export type FromIngestThread =
-  | { t: 'stored'; id: number; ok: boolean }
+  | { t: 'stored'; id: number; ok: boolean; error?: string }
   | { t: 'settled'; id: number; pending: number; counts: IngestCounts }
   | { t: 'progress'; pending: number; counts: IngestCounts };
 
@@ -66,7 +66,7 @@ export function startIngestThread(opts: {
     const w = waiting.get(m.id);
     if (!w) return;
     waiting.delete(m.id);
-    if (m.t === 'stored' && !m.ok) w.reject(new Error('the ingest thread could not store the batch'));
+    if (m.t === 'stored' && !m.ok) w.reject(new Error(m.error ?? 'the ingest thread could not store the batch'));
     else w.resolve();
   });
   worker.on('error', (e) => {

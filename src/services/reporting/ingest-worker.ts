@@ -31,7 +31,7 @@ port.on('message', (m: ToIngestThread) => {
         post({ t: 'stored', id: m.id, ok: true });
       } catch (e) {
         log.error('report batch not stored', { clientId: m.clientId, error: (e as Error).message });
-        post({ t: 'stored', id: m.id, ok: false });
+        post({ t: 'stored', id: m.id, ok: false, error: (e as Error).message });
       }
       return;
     case 'settle': {

@@ -21,6 +21,7 @@ const STEP_BUDGET_MS = 25;
 const FLUSH_ROWS = 500;
 const PRUNE_EVERY_MS = 3_600_000;
 const FIRST_PRUNE_MS = 60_000;
+const FAILURE_LOG_MS = 60_000;
 
 export function createLocalIngest(deps: {
   db: Db;
@@ -41,6 +42,8 @@ export function createLocalIngest(deps: {
   let scheduled: NodeJS.Immediate | NodeJS.Timeout | null = null;
   let pruneTimer: NodeJS.Timeout | null = null;
   let pruning = false;
+  let failures = 0;
+  let lastFailureLog = 0;
 
   function schedule(delayMs = 0): void {
     if (!started || scheduled) return;
@@ -60,7 +63,14 @@ export function createLocalIngest(deps: {
       deps.onProgress?.(pending, processor.counts());
       if (more) schedule();
     } catch (e) {
-      log.error('report processing failed; retrying', { error: (e as Error).message });
+      // A full or read-only disk fails every retry the same way: one line a minute, not one a second.
+      failures++;
+      const now = Date.now();
+      if (now - lastFailureLog >= FAILURE_LOG_MS) {
+        log.error('report processing failed; retrying', { error: (e as Error).message, failuresSinceLastLog: failures });
+        lastFailureLog = now;
+        failures = 0;
+      }
       schedule(1000);
     }
   }

@@ -3,6 +3,7 @@ import { chunk } from '../../core/sync/batching.js';
 import type { WantedFile } from '../../store/sync-catalog.store.js';
 import { UpstreamFaultError } from '../../upstream/server-sync-session.js';
 import { forEachBounded } from './bounded.js';
+import { StorageError } from '../../store/storage-errors.js';
 import { throwIfAborted, type RunContext } from './run-context.js';
 
 // Content after metadata: 'approved' (WSUS LazySync) fetches the files of Install-approved
@@ -47,6 +48,8 @@ export async function runContentPhase(ctx: RunContext): Promise<void> {
       else c.downloaded++;
     } catch (e) {
       if (ctx.signal.aborted) throw e;
+      // Our own disk full or read-only: every other file would fail the same way; stop the phase with that error.
+      if (e instanceof StorageError && (e.failure === 'disk-full' || e.failure === 'read-only')) throw e;
       if (!useMicrosoft && isNotFound(e)) { notOnUpstream.push(f); return; }
       c.failed++;
       if (c.errors.length < MAX_ERRORS_KEPT) c.errors.push((e as Error).message);

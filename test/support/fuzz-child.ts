@@ -1,0 +1,118 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { projectRoot } from '../../src/paths.js';
+
+// The server under fuzz as a child process (`wsus serve`, as deployed): a crash shows as the
+// process exiting, its memory is sampled from /proc, and its JSON log lines (warn and up) are
+// kept so the campaign can prove no request ended in an unexpected error.
+
+const MAIN = join(projectRoot, 'dist/src/cli/main.js');
+
+export interface FuzzChild {
+  proc: ChildProcess;
+  url: string;
+  adminUrl: string;
+  port: number;
+  /** null while running */
+  exit(): { code: number | null; signal: NodeJS.Signals | null } | null;
+  /** highest VmRSS seen, in MB (sampled every 50 ms; 0 where /proc is missing) */
+  peakRssMb(): number;
+  /** parsed log records (level warn and up) */
+  logs: Array<Record<string, unknown>>;
+  /** the last 4 KB of anything the child wrote that was not a JSON log line */
+  otherOutput(): string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function rssMb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export async function startFuzzChild(dataDir: string): Promise<FuzzChild> {
+  const port = await freePort();
+  const adminPort = await freePort();
+  const proc = spawn(process.execPath, [MAIN, 'serve', '--data', dataDir, '--port', String(port), '--host', '127.0.0.1', '--admin-port', String(adminPort)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, WSUS_LOG_LEVEL: 'warn' },
+  });
+  const killOnExit = (): void => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+  const logs: Array<Record<string, unknown>> = [];
+  let other = '';
+  let partial = '';
+  const onData = (b: Buffer): void => {
+    const lines = (partial + b.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (line.trim() === '') continue;
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        other = (other + line + '\n').slice(-4096);
+      }
+    }
+  };
+  proc.stdout!.on('data', onData);
+  proc.stderr!.on('data', onData);
+  let peak = 0;
+  const sampler = setInterval(() => {
+    if (proc.pid) peak = Math.max(peak, rssMb(proc.pid));
+  }, 50);
+  sampler.unref();
+  const exit = (): { code: number | null; signal: NodeJS.Signals | null } | null =>
+    proc.exitCode === null && proc.signalCode === null ? null : { code: proc.exitCode, signal: proc.signalCode };
+
+  const url = `http://127.0.0.1:${port}`;
+  const adminUrl = `http://127.0.0.1:${adminPort}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exit()) throw new Error(`server exited during start: ${JSON.stringify(exit())}\n${other}${JSON.stringify(logs.slice(-5))}`);
+    if (Date.now() > deadline) throw new Error(`server did not answer within 60 s:\n${other}`);
+    try {
+      const r = await request(`${url}/ClientWebService/wusserverversion.xml`, { headersTimeout: 2000, bodyTimeout: 2000 });
+      await r.body.dump();
+      const a = r.statusCode === 200 ? await request(`${adminUrl}/api/health`, { headersTimeout: 2000, bodyTimeout: 2000 }) : null;
+      await a?.body.dump();
+      if (a?.statusCode === 401) break;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    proc, url, adminUrl, port, exit, logs,
+    peakRssMb: () => Math.round(peak),
+    otherOutput: () => other,
+    async stop() {
+      clearInterval(sampler);
+      process.off('exit', killOnExit);
+      if (exit()) return;
+      const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
