@@ -19,7 +19,7 @@ import { createContentStore } from '../services/content-store.service.js';
 import { startTlsListener, type TlsListener } from '../http/tls-listener.js';
 import { plainHttpHandler, warnIfMetadataOverPlainHttp } from '../http/transport-policy.js';
 import { createAdmission, type Admission } from '../http/admission.js';
-import { capConnections, drainServer, LISTEN_BACKLOG, timeoutOptions } from '../http/listener-limits.js';
+import { answerClientErrors, capConnections, drainServer, LISTEN_BACKLOG, timeoutOptions } from '../http/listener-limits.js';
 import { createUpstreamRoleService } from '../services/upstream-role/upstream-role.service.js';
 import { createUpstreamDispatcher } from '../upstream/upstream-dispatcher.js';
 import { openUpstreamSession } from '../upstream/upstream-session.js';
@@ -155,6 +155,7 @@ export async function startServer(config: ServerConfig, log: Logger, clock: () =
   const http = createHttpServer(timeouts, plainHttpHandler(config, app, () => httpsPort));
   http.maxHeadersCount = 100;
   capConnections(http, config.limits, () => admission.connectionDropped());
+  answerClientErrors(http, log);
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(config.httpPort, config.host, LISTEN_BACKLOG, () => resolve());

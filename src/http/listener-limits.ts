@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Limits } from '../config/config.js';
 
 // Connection-level limits of the client listeners (HTTP and HTTPS alike): how long headers, a
@@ -63,5 +64,39 @@ export function drainServer(server: Server, deadline: number): Promise<void> {
     server.close(() => finish());
     server.closeIdleConnections();
     if (Number.isFinite(deadline)) cut = setTimeout(() => server.closeAllConnections(), Math.max(0, deadline - Date.now()));
+  });
+}
+
+const CLIENT_ERROR_LOG_MS = 10_000;
+
+/**
+ * Requests Node's HTTP parser refuses before any handler sees them (malformed request lines,
+ * oversized headers, a request that timed out): answered as Node would (400, 431, 408) and
+ * logged, at most one line per 10 s with counts per reason, so an attack is visible without
+ * flooding the log. Connection resets are routine (BITS resets freely) and only counted.
+ */
+export function answerClientErrors(server: { on(event: 'clientError', l: (err: Error, socket: Duplex) => void): unknown }, log: { warn(message: string, meta?: object): unknown }, now: () => number = Date.now): void {
+  let counts: Record<string, number> = {};
+  let last = -Infinity;
+  let lastAddress: string | null = null;
+  server.on('clientError', (err, socket) => {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
+    if (code !== 'ECONNRESET') {
+      counts[code] = (counts[code] ?? 0) + 1;
+      lastAddress = (socket as Duplex & { remoteAddress?: string }).remoteAddress ?? null;
+      const t = now();
+      if (t - last >= CLIENT_ERROR_LOG_MS) {
+        log.warn('malformed or timed-out HTTP requests refused before parsing', { counts, lastAddress });
+        counts = {};
+        last = t;
+      }
+    }
+    if (code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
+      : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
 }

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
-import { drainServer, LISTEN_BACKLOG, type TimeoutOptions } from './listener-limits.js';
+import { answerClientErrors, drainServer, LISTEN_BACKLOG, type TimeoutOptions } from './listener-limits.js';
 
 // The HTTPS listener for the SOAP services (WSUS's 8531). Content stays on plain HTTP: it is
 // protected by digests and signatures, and WSUS itself serves it that way.
@@ -214,6 +214,7 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<TlsLis
   server.maxHeadersCount = 100;
   if (opts.maxConnections) server.maxConnections = opts.maxConnections;
   if (opts.onDrop) server.on('drop', opts.onDrop);
+  answerClientErrors(server, opts.log);
   // Scanners and misconfigured clients fail handshakes all day; one line each at debug is enough.
   server.on('tlsClientError', (err: NodeJS.ErrnoException, socket) => {
     log.debug('TLS handshake failed', { remote: socket.remoteAddress, error: err.code ?? err.message });
