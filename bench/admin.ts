@@ -16,15 +16,12 @@ import { seedFleet } from './support/fleet.js';
 import { prepareCatalog } from './support/catalog.js';
 import { killAll, startServerChild, stopChild } from './support/processes.js';
 import { ms, num, summarizeLatencies, table } from './support/stats.js';
+import { argNumber } from './support/knobs.js';
 
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
-const UPDATES = arg('updates', 13_700);
-const SEED = arg('seed', 1);
-const COMPUTERS = arg('computers', 20_000);
-const REPS = arg('reps', 15);
+const UPDATES = argNumber('updates', 13_700);
+const SEED = argNumber('seed', 1);
+const COMPUTERS = argNumber('computers', 20_000);
+const REPS = argNumber('reps', 15);
 const GROUPS = 10;
 const BULK_UPDATES = 1000;
 const BARS = { listMs: 300, bulkMs: 2000 };

@@ -27,11 +27,8 @@ import { envelope } from '../test/support/wua-client.js';
 import type { AutocannonFigures, AutocannonTask } from './support/load-worker.js';
 import { ask, cpuSecondsOf, forkModule, killAll, machineCpuSeconds } from './support/processes.js';
 import { ms, num, table } from './support/stats.js';
+import { envInt } from './support/knobs.js';
 
-const envInt = (name: string, def: number): number => {
-  const v = process.env[name];
-  return v && /^\d+$/.test(v) ? Number(v) : def;
-};
 const SECONDS = envInt('BENCH_SECONDS', 10);
 const HS_SECONDS = envInt('BENCH_HS_SECONDS', 5);
 const HS_CONCURRENCY = envInt('BENCH_HS_CONCURRENCY', 16);

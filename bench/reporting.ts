@@ -32,21 +32,18 @@ import { DESKTOP_PROFILE, installedNonLeafIds, ProfileClient } from './support/p
 import { cpuSecondsOf, distRoot, killAll, machineCpuSeconds, RssSampler, startServerChild, stopChild } from './support/processes.js';
 import { mb, ms, num, pct, summarizeLatencies, table } from './support/stats.js';
 import { topSelfTime } from './support/cpu-profile.js';
+import { argNumber } from './support/knobs.js';
 
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
-const CATALOG = arg('catalog', 5000);
-const SEED = arg('seed', 1);
-const COMPUTERS = arg('computers', 20_000);
-const UPDATES = arg('updates', 2000);
-const APPLICABLE = arg('applicable', 0.5);
-const REPS = arg('reps', 9);
-const SECONDS = arg('seconds', 15);
-const REPORTERS = arg('reporters', 600);
-const SCANNERS = arg('scanners', 8);
-const IN_FLIGHT = arg('in-flight', 24);
+const CATALOG = argNumber('catalog', 5000);
+const SEED = argNumber('seed', 1);
+const COMPUTERS = argNumber('computers', 20_000);
+const UPDATES = argNumber('updates', 2000);
+const APPLICABLE = argNumber('applicable', 0.5);
+const REPS = argNumber('reps', 9);
+const SECONDS = argNumber('seconds', 15);
+const REPORTERS = argNumber('reporters', 600);
+const SCANNERS = argNumber('scanners', 8);
+const IN_FLIGHT = argNumber('in-flight', 24);
 const GROUPS = 10;
 const EVENTS_PER_COMPUTER = 20;
 const BARS = { reportMs: 300, eventsPerSecond: 5000 };

@@ -29,11 +29,8 @@ import { ask, cpuSecondsOf, distRoot, forkModule, freePort, killAll, machineCpuS
 import { DESKTOP_PROFILE, installedNonLeafIds, ProfileClient } from './support/profile.js';
 import type { CannedResponse } from './support/static-responder.js';
 import { mb, ms, num, pct, table } from './support/stats.js';
+import { envInt } from './support/knobs.js';
 
-const envInt = (name: string, def: number): number => {
-  const v = process.env[name];
-  return v && /^\d+$/.test(v) ? Number(v) : def;
-};
 
 const UPDATES = envInt('BENCH_UPDATES', 5000);
 const SEED = envInt('BENCH_SEED', 1);

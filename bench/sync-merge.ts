@@ -16,14 +16,11 @@ import type { UpdateIdentity } from '../src/core/server-sync/server-sync-model.j
 import { createCatalogStore } from '../src/store/catalog.store.js';
 import { createSyncStore } from '../src/store/sync.store.js';
 import { adminHandle, quietLog, tempDataDir, testConfig } from '../test/support/test-server.js';
+import { argNumber } from './support/knobs.js';
 
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
-const updates = arg('updates', 12_500);
-const seed = arg('seed', 1);
-const concurrency = arg('concurrency', 2);
+const updates = argNumber('updates', 12_500);
+const seed = argNumber('seed', 1);
+const concurrency = argNumber('concurrency', 2);
 const mb = (b: number): string => `${(b / 1048576).toFixed(0)} MB`;
 
 /** An upstream backed by a catalog database: lists by change counter, serves documents by id. */

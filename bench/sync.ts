@@ -15,13 +15,10 @@ import { prepareCatalog } from './support/catalog.js';
 import { distRoot, killAll, RssSampler, startServerChild, stopChild } from './support/processes.js';
 import { importDocuments } from '../src/services/import.service.js';
 import { adminHandle, quietLog, testConfig } from '../test/support/test-server.js';
+import { argNumber } from './support/knobs.js';
 
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
-const updates = arg('updates', 13_700);
-const seed = arg('seed', 1);
+const updates = argNumber('updates', 13_700);
+const seed = argNumber('seed', 1);
 const mb = (b: number): string => `${(b / 1048576).toFixed(0)} MB`;
 
 interface Run { seconds: number; peakRss: number; code: number | null; stderr: string }

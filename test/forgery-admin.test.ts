@@ -1,30 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'undici';
 import { adminRoutes } from '../src/admin/admin-routes.js';
 import { createRouteTable } from '../src/admin/admin-route-table.js';
 import { createAdminTokensStore } from '../src/store/admin-tokens.store.js';
 import { hashToken } from '../src/services/admin/admin-tokens.service.js';
-import { startHostileServer, type HostileServer } from './support/fuzz-server.js';
+import { adminCall, startHostileServer, type HostileServer } from './support/fuzz-server.js';
 
 // Forged and misused admin credentials: no token, unknown, revoked and expired tokens, tokens
 // where a bearer header belongs (query string, cookie, Basic), a reporter token on every
 // change route. Each refusal is logged (and audited where it reached a change route); nothing
 // changes.
 
-interface Reply { status: number; json: { code?: string; error?: string } | null; wwwAuth: unknown }
-
-async function call(h: HostileServer, method: string, path: string, headers: Record<string, string> = {}, body?: string | Buffer): Promise<Reply> {
-  const r = await request(`${h.server.admin.url}${path}`, { method: method as 'GET', headers, body });
-  const text = await r.body.text();
-  let json: Reply['json'] = null;
-  try {
-    json = JSON.parse(text) as Reply['json'];
-  } catch {
-    json = null;
-  }
-  return { status: r.statusCode, json, wwwAuth: r.headers['www-authenticate'] };
-}
 
 /** Every change and upload route of the admin API, with its parameters filled in. */
 function changeRoutes(h: HostileServer): Array<{ method: string; path: string; action: string }> {
@@ -67,7 +53,7 @@ test('admin tokens: none, unknown, revoked, expired or in the wrong place is 401
   for (const [name, path, headers] of unauthorized) {
     const mark = h.logs.mark();
     const method = path === '/api/groups' ? 'POST' : 'GET';
-    const r = await call(h, method, path, headers, method === 'POST' ? '{"name":"evil"}' : undefined);
+    const r = await adminCall(h, method, path, headers, method === 'POST' ? '{"name":"evil"}' : undefined);
     assert.equal(r.status, 401, name);
     assert.equal(r.json?.code, 'Unauthorized', name);
     assert.match(String(r.wwwAuth), /^Bearer/, name);
@@ -81,14 +67,14 @@ test('admin tokens: none, unknown, revoked, expired or in the wrong place is 401
   assert.ok(routes.length >= 25, `all change routes found (${routes.length})`);
   for (const route of routes) {
     const mark = h.logs.mark();
-    const r = await call(h, route.method, route.path, { authorization: `Bearer ${reporter}`, 'content-type': 'application/json' }, '{"whatIf":false}');
+    const r = await adminCall(h, route.method, route.path, { authorization: `Bearer ${reporter}`, 'content-type': 'application/json' }, '{"whatIf":false}');
     assert.equal(r.status, 403, `${route.method} ${route.path}`);
     assert.equal(r.json?.code, 'Forbidden');
     assert.deepEqual(audited(h, route.action).at(-1), { outcome: 'Forbidden', actor_name: 'grafana' }, `${route.action} audited`);
     assert.equal(h.logs.find({ message: 'admin request', status: 403, outcome: 'Forbidden', who: 'grafana', action: route.action }, mark).length, 1, `${route.action} logged`);
   }
   // Reads stay open to reporters.
-  assert.equal((await call(h, 'GET', '/api/groups', { authorization: `Bearer ${reporter}` })).status, 200);
+  assert.equal((await adminCall(h, 'GET', '/api/groups', { authorization: `Bearer ${reporter}` })).status, 200);
 
   const after = h.counts();
   assert.equal(after.admin_audit, before.admin_audit + routes.length, 'exactly one audit row per refused change');

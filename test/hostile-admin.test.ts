@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { request } from 'undici';
-import { startHostileServer, type HostileServer } from './support/fuzz-server.js';
+import { adminCall, startHostileServer, type HostileServer } from './support/fuzz-server.js';
 import { rawExchange, head } from './support/fuzz-http.js';
 import { postSoap } from './support/wua-client.js';
 import { formatAnchor } from '../src/core/server-sync/anchor.js';
@@ -13,19 +12,6 @@ import { dssAuthBody, getCookieBody, getDeploymentsBody } from '../src/upstream/
 // are not what the API takes. Each gets a 4xx with the error model's code, is logged and (on a
 // change route) audited; nothing but audit rows is written and nothing ends in a 500.
 
-interface Reply { status: number; json: { code?: string; error?: string } | null }
-
-async function call(h: HostileServer, method: string, path: string, headers: Record<string, string> = {}, body?: string | Buffer): Promise<Reply> {
-  const r = await request(`${h.server.admin.url}${path}`, { method: method as 'GET', headers, body });
-  const text = await r.body.text();
-  let json: Reply['json'] = null;
-  try {
-    json = JSON.parse(text) as Reply['json'];
-  } catch {
-    json = null;
-  }
-  return { status: r.statusCode, json };
-}
 
 const audited = (h: HostileServer, action: string): Array<{ outcome: string; actor_name: string }> =>
   h.server.db.prepare('SELECT outcome, actor_name FROM admin_audit WHERE action = ? ORDER BY id').all(action) as Array<{ outcome: string; actor_name: string }>;
@@ -56,7 +42,7 @@ test('hostile admin input: bodies, URLs and query strings that are not the API g
   ];
   for (const [name, headers, body, status] of bodies) {
     const mark = h.logs.mark();
-    const r = await call(h, 'POST', '/api/groups', headers, body);
+    const r = await adminCall(h, 'POST', '/api/groups', headers, body);
     assert.equal(r.status, status, `${name}: ${JSON.stringify(r.json)}`);
     assert.equal(r.json?.code, 'InvalidInput', name);
     assert.equal(h.logs.find({ message: 'admin request', status, who: 'alice', action: 'groups.create' }, mark).length, 1, `${name}: logged`);
@@ -93,7 +79,7 @@ test('a group name with control characters (accepted from the admin API) still l
   const h = await startHostileServer({}, { catalog: false });
   t.after(() => h.close());
   const admin = h.server.adminDeps.tokens.create({ name: 'alice', role: 'admin', createdBy: 'test' }).token;
-  const created = await call(h, 'POST', '/api/groups', { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, JSON.stringify({ name: 'lab\u0001\u001b[31m\uffff' }));
+  const created = await adminCall(h, 'POST', '/api/groups', { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, JSON.stringify({ name: 'lab\u0001\u001b[31m\uffff' }));
   assert.ok(created.status === 200 || created.status === 400, JSON.stringify(created.json));
   const dss = randomUUID();
   const auth = await postSoap(h.server.url, DSS_AUTH_PATH, `${DSS_AUTH_NS}/GetAuthorizationCookie`, dssAuthBody('dss.lab.invalid', dss), { xpress: false });

@@ -7,6 +7,7 @@ import { importInto, tempDataDir, testConfig } from './test-server.js';
 import { captureLog, type LogCapture } from './log-capture.js';
 import { storedCounts, type StoredCounts } from './fuzz-state.js';
 import { WuaClient } from './wua-client.js';
+import { request } from 'undici';
 
 // A real server for the hostile-input and forgery tests: a small catalog (so a scan has
 // something to deliver), a logger the test reads, a settable clock (expired cookies), and the
@@ -51,4 +52,19 @@ export async function startHostileServer(overrides: Record<string, unknown> = {}
       tmp?.cleanup();
     },
   };
+}
+
+/** One admin API answer as a hostile-input test reads it: status, JSON body (null when not JSON), WWW-Authenticate. */
+export interface AdminReply { status: number; json: { code?: string; error?: string } | null; wwwAuth: unknown }
+
+export async function adminCall(h: HostileServer, method: string, path: string, headers: Record<string, string> = {}, body?: string | Buffer): Promise<AdminReply> {
+  const r = await request(`${h.server.admin.url}${path}`, { method: method as 'GET', headers, body });
+  const text = await r.body.text();
+  let json: AdminReply['json'] = null;
+  try {
+    json = JSON.parse(text) as AdminReply['json'];
+  } catch {
+    json = null;
+  }
+  return { status: r.statusCode, json, wwwAuth: r.headers['www-authenticate'] };
 }
