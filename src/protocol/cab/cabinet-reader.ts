@@ -6,6 +6,7 @@
 
 import { CabinetFormatError } from './errors.js';
 import { decodeFolderRange } from './folder-decoder.js';
+import { cabinetSignatureSlot } from './signature-slot.js';
 
 export { CabinetFormatError } from './errors.js';
 
@@ -145,7 +146,9 @@ export function readCabinet(bytes: Uint8Array, limits: CabinetLimits): Cabinet {
   if (cbCabinet > bytes.length) {
     throw new CabinetFormatError(`cabinet declares ${cbCabinet} bytes but ${bytes.length} are present`, 'truncated');
   }
-  if (cbCabinet < bytes.length) fail(`${bytes.length - cbCabinet} bytes follow the cabinet`);
+  if (cbCabinet < bytes.length && !isAuthenticodeTrailer(bytes, cbCabinet)) {
+    fail(`${bytes.length - cbCabinet} bytes follow the cabinet`);
+  }
   const coffFiles = v.u32(16);
   if (v.u8(25) !== 1 || v.u8(24) !== 3) fail(`unsupported cabinet version ${v.u8(25)}.${v.u8(24)}`);
   const cFolders = v.u16(26);
@@ -250,6 +253,12 @@ export function readCabinet(bytes: Uint8Array, limits: CabinetLimits): Cabinet {
     }
   }
   return { folders, members, setId, index };
+}
+
+/** Signed cabinets carry their Authenticode SignedData right after cbCabinet bytes. */
+function isAuthenticodeTrailer(bytes: Uint8Array, cbCabinet: number): boolean {
+  const slot = cabinetSignatureSlot(bytes);
+  return slot !== undefined && slot.offset === cbCabinet && slot.offset + slot.size === bytes.length;
 }
 
 function checkBlockChecksum(

@@ -39,6 +39,7 @@ export const TYPE_COMPRESS_MSZIP = 0x0001;
 export const TYPE_COMPRESS_LZX21 = 0x1503;
 
 const FRAME = 32768;
+export const MAX_FOLDER_BYTES = 0xffff * FRAME;
 const ATTR_NAME_IS_UTF = 0x80;
 
 /** Lays out CFHEADER, CFFOLDERs, CFFILEs and CFDATA blocks in the usual order. */
@@ -103,6 +104,10 @@ export function assembleCabinet(layout: CabinetLayout): Buffer {
 
 /** Splits `data` into 32 KiB blocks, stored or MSZIP-compressed. */
 export function compressFolder(data: Uint8Array, compression: 'none' | 'mszip'): CabinetWriterFolder {
+  // CFFOLDER counts its CFDATA blocks in 16 bits.
+  if (data.length > MAX_FOLDER_BYTES) {
+    throw new RangeError(`${data.length} bytes exceed what one cabinet folder holds (${MAX_FOLDER_BYTES})`);
+  }
   const blocks: CabinetWriterBlock[] = [];
   for (let at = 0; at < data.length; at += FRAME) {
     const chunk = data.subarray(at, Math.min(data.length, at + FRAME));
@@ -125,6 +130,7 @@ export function compressFolder(data: Uint8Array, compression: 'none' | 'mszip'):
 export function buildCabinet(
   files: readonly { name: string; data: Uint8Array }[],
   compression: 'none' | 'mszip',
+  options: { readonly reserve?: CabinetLayout['reserve'] } = {},
 ): Buffer {
   const joined = Buffer.concat(files.map((f) => f.data));
   let offset = 0;
@@ -133,5 +139,5 @@ export function buildCabinet(
     offset += f.data.length;
     return entry;
   });
-  return assembleCabinet({ folders: [compressFolder(joined, compression)], files: entries });
+  return assembleCabinet({ folders: [compressFolder(joined, compression)], files: entries, reserve: options.reserve });
 }

@@ -17,6 +17,7 @@ export { UPDATE_BLOB_MEMBER, decodeBlobText, decodeUpdateBlob, decodeUpdateBlobB
 export {
   TYPE_COMPRESS_LZX21,
   TYPE_COMPRESS_MSZIP,
+  MAX_FOLDER_BYTES,
   TYPE_COMPRESS_NONE,
   assembleCabinet,
   buildCabinet,
@@ -27,3 +28,11 @@ export {
   type CabinetWriterFolder,
 } from './cabinet-writer.js';
 export { lzxCompress, type LzxEncodeOptions, type LzxToken } from './lzx-encoder.js';
+export {
+  AUTHENTICODE_CAB_RESERVE,
+  buildSignableCabinet,
+  cabinetAuthenticodeDigest,
+  cabinetSignature,
+  cabinetSignatureSlot,
+  signCabinet,
+} from './authenticode-cab.js';
