@@ -12,6 +12,7 @@ import { groupsCommand, groupsHelp } from './commands/groups.command.js';
 import { fixturesCommand, fixturesHelp } from './commands/fixtures.command.js';
 import { contentCommand, contentHelp } from './commands/content.command.js';
 import { certCommand, certHelp } from './commands/cert.command.js';
+import { signingCommand, signingHelp } from './commands/signing.command.js';
 import { syncCommand, syncHelp } from './commands/sync.command.js';
 import {
   productsCommand, productsHelp, classificationsCommand, classificationsHelp, languagesCommand, languagesHelp,
@@ -30,7 +31,7 @@ const HELP = `wsus — a WSUS-compatible Windows update server
 
 Commands:
 ${[serveHelp, importHelp, exportHelp, fixturesHelp, syncHelp, productsHelp, classificationsHelp, languagesHelp, updatesHelp, approveHelp, declineHelp,
-  groupsHelp, computersHelp, reportHelp, rulesHelp, cleanupHelp, contentHelp, certHelp, healthHelp, tokensHelp, auditHelp, configHelp].join('\n\n')}
+  groupsHelp, computersHelp, reportHelp, rulesHelp, cleanupHelp, contentHelp, certHelp, signingHelp, healthHelp, tokensHelp, auditHelp, configHelp].join('\n\n')}
 
 ${adminConnectionHelp}
 
@@ -62,6 +63,7 @@ async function main(argv: string[]): Promise<number> {
     case 'groups': return groupsCommand(rest);
     case 'content': return contentCommand(rest);
     case 'cert': return certCommand(rest);
+    case 'signing': return signingCommand(rest);
     case 'rules': return rulesCommand(rest);
     case 'cleanup': return cleanupCommand(rest);
     case 'report': return reportCommand(rest);

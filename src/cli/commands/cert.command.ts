@@ -25,8 +25,13 @@ export interface SelfSignedOptions {
   /** 3072 by default; tests use 2048 to save time */
   keyBits?: number;
   now?: Date;
-  /** tls (default): a server certificate for hosts; signing: a document-signing certificate named hosts[0] */
-  purpose?: 'tls' | 'signing';
+  /**
+   * tls (default): a server certificate for hosts; signing: a document-signing certificate named hosts[0];
+   * codeSigning: an Authenticode publishing certificate (extKeyUsage codeSigning) named hosts[0]
+   */
+  purpose?: 'tls' | 'signing' | 'codeSigning';
+  /** Replaces the default subject (CN=hosts[0], O=...); issuer is the same (self-signed). */
+  subject?: readonly { shortName: string; value: string }[];
 }
 
 export interface SelfSignedPair {
@@ -63,7 +68,8 @@ export function defaultHosts(): string[] {
  * takes seconds); forge only builds and signs the certificate, which Node cannot do.
  */
 export function createSelfSignedCertificate(opts: SelfSignedOptions): SelfSignedPair {
-  const signing = opts.purpose === 'signing';
+  const codeSigning = opts.purpose === 'codeSigning';
+  const signing = opts.purpose === 'signing' || codeSigning;
   const hosts = signing ? opts.hosts.slice(0, 1) : [...new Set(opts.hosts.map(normalizeHost))];
   if (!hosts.length) throw new UsageError('at least one --host is needed');
   const now = opts.now ?? new Date();
@@ -77,13 +83,18 @@ export function createSelfSignedCertificate(opts: SelfSignedOptions): SelfSigned
   // Backdated an hour so a client whose clock runs a little behind still accepts it.
   cert.validity.notBefore = new Date(now.getTime() - 3600_000);
   cert.validity.notAfter = new Date(now.getTime() + opts.days * 86_400_000);
-  const name = [
+  const name = opts.subject ? opts.subject.map((a) => ({ shortName: a.shortName, value: a.value })) : [
     { name: 'commonName', value: hosts[0]! },
-    { name: 'organizationName', value: signing ? 'wsus-ts transfer signing (self-signed)' : 'wsus-ts lab (self-signed)' },
+    { name: 'organizationName', value: codeSigning ? 'wsus-ts publishing (self-signed)' : signing ? 'wsus-ts transfer signing (self-signed)' : 'wsus-ts lab (self-signed)' },
   ];
   cert.setSubject(name);
   cert.setIssuer(name);
-  cert.setExtensions(signing ? [
+  cert.setExtensions(codeSigning ? [
+    { name: 'basicConstraints', cA: false, critical: true },
+    { name: 'keyUsage', digitalSignature: true, critical: true },
+    { name: 'extKeyUsage', codeSigning: true },
+    { name: 'subjectKeyIdentifier' },
+  ] : signing ? [
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, nonRepudiation: true, critical: true },
     { name: 'subjectKeyIdentifier' },
