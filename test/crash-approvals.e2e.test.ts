@@ -1,12 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateCatalog } from '../src/fixtures/catalog-generator.js';
 import { adminHandle, importInto, tempDataDir, testConfig } from './support/test-server.js';
 import {
-  adminCall, assertDatabaseSound, assertSameState, campaign, canonicalState, createAdminToken, serve, writeServerConfig, type Rng,
-} from './support/crash-harness.js';
+  adminCall, assertDatabaseSound, assertSameState, campaign, canonicalState, createAdminToken, serve, writeServerConfig, type Rng, copyDataDir } from './support/crash-harness.js';
 
 // `kill -9` of the server while an admin approves, unapproves, declines and undeclines many
 // updates at once through the admin API, one bulk request after the other. Each request is one
@@ -75,9 +73,7 @@ test('kill -9 during bulk approval changes: never part of a request, nothing ack
     const ops = plan(c.rng, approvable, 30);
 
     // the reference: every request once, the state after each
-    const refDir = tempDataDir();
-    dirs.push(refDir);
-    cpSync(template.dir, refDir.dir, { recursive: true });
+    const refDir = copyDataDir(template.dir, dirs);
     const after: string[] = [JSON.stringify(canonicalState(join(refDir.dir, 'wsus.db'), TARGETING))];
     const statuses: number[] = [];
     let busyMs = 0;
@@ -98,9 +94,7 @@ test('kill -9 during bulk approval changes: never part of a request, nothing ack
     c.note(`${ops.length} requests (${approvable.length} approvable updates), ${busyMs} ms of requests, ${final.approvals!.length} approvals and ${final.declined!.length} declines at the end`);
 
     for (let round = 1; round <= c.rounds; round++) {
-      const dir = tempDataDir();
-      dirs.push(dir);
-      cpSync(template.dir, dir.dir, { recursive: true });
+      const dir = copyDataDir(template.dir, dirs);
       const file = join(dir.dir, 'wsus.db');
       const server = await serve(dir.dir);
       let acked = 0;

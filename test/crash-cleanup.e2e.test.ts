@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
@@ -10,8 +9,7 @@ import { createContentStore } from '../src/services/content-store.service.js';
 import { createMaintenance } from '../src/services/maintenance/maintenance.js';
 import { adminHandle, importInto, quietLog, tempDataDir, testConfig } from './support/test-server.js';
 import {
-  assertContentOnDisk, assertDatabaseSound, assertSameState, campaign, canonicalState, killAfter, wsus, wsusRun, writeServerConfig,
-} from './support/crash-harness.js';
+  assertContentOnDisk, assertDatabaseSound, assertSameState, campaign, canonicalState, killAfter, wsus, wsusRun, writeServerConfig, copyDataDir } from './support/crash-harness.js';
 
 // `kill -9` of `wsus cleanup --local` at random points while it declines, removes old
 // revisions, deletes obsolete computers with their events and deletes the content files of
@@ -104,9 +102,7 @@ test('kill -9 during wsus cleanup: sound after every kill, only whole files in t
     await prepareTemplate(template.dir);
     const start = canonicalState(join(template.dir, 'wsus.db'));
 
-    const refDir = tempDataDir();
-    dirs.push(refDir);
-    cpSync(template.dir, refDir.dir, { recursive: true });
+    const refDir = copyDataDir(template.dir, dirs);
     const first = await wsusRun(['cleanup', '--local', '--data', refDir.dir, '--json']);
     assert.equal(first.code, 0, first.stderr);
     for (const m of MARKERS) assert.match(first.stderr, new RegExp(m), 'the progress lines the kill points wait for');
@@ -119,9 +115,7 @@ test('kill -9 during wsus cleanup: sound after every kill, only whole files in t
       + `computers ${start.computers!.length} → ${reference.computers!.length}, revisions ${start.revisions!.length} → ${reference.revisions!.length}`);
 
     for (let round = 1; round <= c.rounds; round++) {
-      const dir = tempDataDir();
-      dirs.push(dir);
-      cpSync(template.dir, dir.dir, { recursive: true });
+      const dir = copyDataDir(template.dir, dirs);
       const file = join(dir.dir, 'wsus.db');
       const seen: string[] = [];
       for (let k = 1, kills = c.rng.int(2, 3); k <= kills; k++) {

@@ -1,14 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { generateCatalog } from '../src/fixtures/catalog-generator.js';
 import { importInto, tempDataDir, testConfig } from './support/test-server.js';
 import { WuaClient, reportingEvent } from './support/wua-client.js';
 import {
-  assertDatabaseSound, assertSameState, campaign, canonicalState, serve, sleep, writeServerConfig, type Rng, type ServeChild,
-} from './support/crash-harness.js';
+  assertDatabaseSound, assertSameState, campaign, canonicalState, serve, sleep, writeServerConfig, type Rng, type ServeChild, copyDataDir } from './support/crash-harness.js';
 
 // `kill -9` of the server while clients report: every batch the server acknowledged (`true`)
 // is in the database when it dies (durable inbox) and applied after the restart; resending
@@ -127,9 +125,7 @@ test('kill -9 during report ingestion: every acknowledged batch survives and is 
     const total = f.batches.flat().reduce((n, b) => n + b.events.length, 0);
 
     // the reference: every batch once, no kill
-    const refDir = tempDataDir();
-    dirs.push(refDir);
-    cpSync(template.dir, refDir.dir, { recursive: true });
+    const refDir = copyDataDir(template.dir, dirs);
     const ref = await serve(refDir.dir);
     let sendMs: number;
     try {
@@ -147,9 +143,7 @@ test('kill -9 during report ingestion: every acknowledged batch survives and is 
     c.note(`${CLIENTS} clients × ${BATCHES} batches, ${total} events, sent in ${sendMs} ms`);
 
     for (let round = 1; round <= c.rounds; round++) {
-      const dir = tempDataDir();
-      dirs.push(dir);
-      cpSync(template.dir, dir.dir, { recursive: true });
+      const dir = copyDataDir(template.dir, dirs);
       const file = join(dir.dir, 'wsus.db');
       const server = await serve(dir.dir);
       const clients = await register(server, f);

@@ -5,11 +5,7 @@ import type { CleanupRunResult, RulesRunResult } from '../src/services/maintenan
 import type { RuleChange, RuleView } from '../src/services/maintenance/rules-admin.service.js';
 import type { MaintenanceStatus } from '../src/services/maintenance/maintenance.js';
 import type { MaintenanceRunRow } from '../src/store/maintenance-runs.store.js';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import type { RunningServer } from '../src/app/server.js';
-import { projectRoot } from '../src/paths.js';
-import { json, type CliResult } from './support/admin-cli.js';
+import { cliFor, json } from './support/admin-cli.js';
 import { importInto, withServer } from './support/test-server.js';
 import { WuaClient } from './support/wua-client.js';
 
@@ -33,22 +29,6 @@ const asSources = (list: GeneratedDocument[]) => list.map((d) => ({ name: d.file
  * the same commands with main.ts's exit codes; with the main.ts lines in, point this at
  * dist/src/cli/main.js.
  */
-const ENTRY = join(projectRoot, 'dist', 'src', 'cli', 'main.js');
-
-function cliFor(server: RunningServer, role: 'admin' | 'reporter' = 'admin') {
-  const { token } = server.adminDeps.tokens.create({ name: `test-${role}`, role, expiresDays: null, createdBy: 'test' });
-  return (...args: string[]): Promise<CliResult> => new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ENTRY, ...args], {
-      env: { ...process.env, WSUS_LOG_LEVEL: 'error', WSUS_ADMIN_URL: server.admin.url, WSUS_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 test('rules and cleanup through the CLI: approve by rule, remove old revisions a client cached (OutOfScope), history, audit', async () => {
   assert.ok(heldBack.length >= 2, 'the catalog has revised updates');

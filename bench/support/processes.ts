@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { request } from 'undici';
+import { waitUntilServing } from '../../test/support/server-ready.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** dist/ */
@@ -88,22 +88,10 @@ export async function startServerChild(dataDir: string, nodeArgs: string[] = [])
   proc.stderr!.on('data', keep);
   const url = `http://127.0.0.1:${port}`;
   const adminUrl = `http://127.0.0.1:${adminPort}`;
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`server exited during start:\n${tail}`);
-    if (Date.now() > deadline) throw new Error(`server did not answer within 180 s:\n${tail}`);
-    try {
-      const r = await request(`${url}/ClientWebService/wusserverversion.xml`, { headersTimeout: 2000, bodyTimeout: 2000 });
-      await r.body.dump();
-      // the admin listener starts after the client one: ready when it asks for a token
-      const a = r.statusCode === 200 ? await request(`${adminUrl}/api/groups`, { headersTimeout: 2000, bodyTimeout: 2000 }) : null;
-      await a?.body.dump();
-      if (a?.statusCode === 401) break;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitUntilServing({
+    url, adminUrl, timeoutMs: 180_000, output: () => tail,
+    exited: () => (proc.exitCode !== null || proc.signalCode !== null ? `\n${tail}` : null),
+  });
   return { proc, pid: proc.pid!, url, adminUrl, stderrTail: () => tail };
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import Database from 'better-sqlite3';
@@ -9,6 +9,7 @@ import { projectRoot } from '../../src/paths.js';
 import { openDatabase } from '../../src/store/database.js';
 import { createAdminTokensStore } from '../../src/store/admin-tokens.store.js';
 import { createAdminTokensService } from '../../src/services/admin/admin-tokens.service.js';
+import { tempDataDir } from './test-server.js';
 
 // The crash campaign's tools: a seeded PRNG (every kill point is replayable from the printed
 // seed), the real `wsus` binary as a child process that is killed with SIGKILL, the checks
@@ -180,6 +181,14 @@ export async function serve(dir: string, env: Record<string, string> = {}): Prom
 }
 
 /** Writes DIR/config.json: loopback, ephemeral ports, info logs, no demo catalog, no schedules. */
+/** A fresh copy of a prepared data directory (each round starts from the same state); removed with `dirs`. */
+export function copyDataDir(template: string, dirs: Array<{ cleanup(): void }>): { dir: string; cleanup(): void } {
+  const copy = tempDataDir();
+  dirs.push(copy);
+  cpSync(template, copy.dir, { recursive: true });
+  return copy;
+}
+
 export function writeServerConfig(dir: string, settings: Record<string, unknown> = {}): void {
   const raw = {
     host: '127.0.0.1', httpPort: 0, seedDemoCatalog: false, logLevel: 'info',

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { request } from 'undici';
+import { waitUntilServing } from './server-ready.js';
 import { projectRoot } from '../../src/paths.js';
 
 // The server under fuzz as a child process (`wsus serve`, as deployed): a crash shows as the
@@ -85,21 +85,10 @@ export async function startFuzzChild(dataDir: string): Promise<FuzzChild> {
 
   const url = `http://127.0.0.1:${port}`;
   const adminUrl = `http://127.0.0.1:${adminPort}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (exit()) throw new Error(`server exited during start: ${JSON.stringify(exit())}\n${other}${JSON.stringify(logs.slice(-5))}`);
-    if (Date.now() > deadline) throw new Error(`server did not answer within 60 s:\n${other}`);
-    try {
-      const r = await request(`${url}/ClientWebService/wusserverversion.xml`, { headersTimeout: 2000, bodyTimeout: 2000 });
-      await r.body.dump();
-      const a = r.statusCode === 200 ? await request(`${adminUrl}/api/health`, { headersTimeout: 2000, bodyTimeout: 2000 }) : null;
-      await a?.body.dump();
-      if (a?.statusCode === 401) break;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitUntilServing({
+    url, adminUrl, timeoutMs: 60_000, output: () => other,
+    exited: () => (exit() ? `${JSON.stringify(exit())}\n${other}${JSON.stringify(logs.slice(-5))}` : null),
+  });
   return {
     proc, url, adminUrl, port, exit, logs,
     peakRssMb: () => Math.round(peak),

@@ -34,10 +34,11 @@ export interface Aggregates {
 }
 
 /**
- * Adds (sign 1) or removes (sign -1) one computer's cells to per-update sums, and returns its
- * own counts over the updates not declined.
+ * The one walk over a computer's cells: adds `sign` × each stored state (and slot 0) into
+ * `perUpdate` when given, and returns the computer's own counts over the updates `counted`
+ * marks (null: every update not declined).
  */
-export function contribute(f: UpdateFacts, e: StatusEntry, perUpdate: Uint32Array, sign: 1 | -1): Uint32Array {
+function tally(f: UpdateFacts, e: StatusEntry, perUpdate: Uint32Array | null, sign: 1 | -1, counted: Uint8Array | null): Uint32Array {
   const mine = new Uint32Array(8);
   const cells = e.cells;
   const pkIndex = f.pkIndex;
@@ -50,18 +51,27 @@ export function contribute(f: UpdateFacts, e: StatusEntry, perUpdate: Uint32Arra
     const pk = v >>> 3;
     if (pk >= limit) continue;
     const i = pkIndex[pk]!;
-    if (i < 0) continue;
     const s = v & 7;
-    if (s < 2 || s > 6) continue;
+    if (i < 0 || s < 2 || s > 6) continue;
     const newer = sa > arrived[i]! ? 1 : 0;
-    perUpdate[i * 8 + s] += sign;
-    if (newer) perUpdate[i * 8] += sign;
-    if (declined[i] === 0) {
+    if (perUpdate) {
+      perUpdate[i * 8 + s] += sign;
+      if (newer) perUpdate[i * 8] += sign;
+    }
+    if (counted ? counted[i] === 1 : declined[i] === 0) {
       mine[s]++;
       mine[0] += newer;
     }
   }
   return mine;
+}
+
+/**
+ * Adds (sign 1) or removes (sign -1) one computer's cells to per-update sums, and returns its
+ * own counts over the updates not declined.
+ */
+export function contribute(f: UpdateFacts, e: StatusEntry, perUpdate: Uint32Array, sign: 1 | -1): Uint32Array {
+  return tally(f, e, perUpdate, sign, null);
 }
 
 export function buildAggregates(f: UpdateFacts, entries: Iterable<StatusEntry>): Aggregates {
@@ -74,45 +84,13 @@ export function buildAggregates(f: UpdateFacts, entries: Iterable<StatusEntry>):
 /** Per-update sums over some computers only (a group's). */
 export function sumUpdates(f: UpdateFacts, entries: Iterable<StatusEntry>): Uint32Array {
   const perUpdate = new Uint32Array(f.n * 8);
-  const pkIndex = f.pkIndex;
-  const limit = pkIndex.length;
-  const arrived = f.arrivedMs;
-  for (const e of entries) {
-    const cells = e.cells;
-    const sa = e.statusAt;
-    for (let k = 0; k < cells.length; k++) {
-      const v = cells[k]!;
-      const pk = v >>> 3;
-      if (pk >= limit) continue;
-      const i = pkIndex[pk]!;
-      const s = v & 7;
-      if (i < 0 || s < 2 || s > 6) continue;
-      perUpdate[i * 8 + s]++;
-      if (sa > arrived[i]!) perUpdate[i * 8]++;
-    }
-  }
+  for (const e of entries) tally(f, e, perUpdate, 1, null);
   return perUpdate;
 }
 
 /** One computer's counts (slot 0 and 2..6, as in Aggregates.perComputer) over the updates `counted` marks. */
 export function countCells(f: UpdateFacts, e: StatusEntry, counted: Uint8Array): Uint32Array {
-  const mine = new Uint32Array(8);
-  const cells = e.cells;
-  const pkIndex = f.pkIndex;
-  const limit = pkIndex.length;
-  const arrived = f.arrivedMs;
-  const sa = e.statusAt;
-  for (let k = 0; k < cells.length; k++) {
-    const v = cells[k]!;
-    const pk = v >>> 3;
-    if (pk >= limit) continue;
-    const i = pkIndex[pk]!;
-    const s = v & 7;
-    if (i < 0 || s < 2 || s > 6 || counted[i] !== 1) continue;
-    mine[s]++;
-    if (sa > arrived[i]!) mine[0]++;
-  }
-  return mine;
+  return tally(f, e, null, 1, counted);
 }
 
 /** Sorted status times (ms) of the computers that have one. */
