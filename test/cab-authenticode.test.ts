@@ -123,9 +123,13 @@ describe('MSZIP cabinets with Authenticode signatures', () => {
     const unsigned = buildSignableCabinet(FILES, 'mszip');
     const signed = signCabinet(unsigned, signer);
     assert.equal(signed.readUInt16LE(36), 20);
-    assert.equal(signed.readUInt32LE(44), unsigned.length);
+    // Unsigned, the slot describes an 8-byte zero placeholder after cbCabinet (osslsigncode needs a non-empty slot).
+    const cbCabinet = unsigned.readUInt32LE(8);
+    assert.deepEqual([unsigned.readUInt32LE(44), unsigned.readUInt32LE(48), unsigned.length], [cbCabinet, 8, cbCabinet + 8]);
+    assert.equal(cabinetSignature(unsigned), undefined);
+    assert.equal(signed.readUInt32LE(44), cbCabinet);
     assert.equal(signed.readUInt32LE(48) % 8, 0);
-    assert.equal(signed.length, unsigned.length + signed.readUInt32LE(48));
+    assert.equal(signed.length, cbCabinet + signed.readUInt32LE(48));
     assert.ok(cabinetAuthenticodeDigest(signed).equals(cabinetAuthenticodeDigest(unsigned)));
     const slot = Buffer.from(cabinetSignature(signed)!);
     assert.equal(slot[0], 0x30);

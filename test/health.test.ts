@@ -123,7 +123,7 @@ test('wsus health through the admin API: a reporter may run it; human summary, J
     assert.equal(j.healthy, false);
     assert.equal(j.status, 'red');
     assert.match(j.problems[0]!, /^last sync failed at \S+ during config: /);
-    assert.deepEqual(j.checks.map((c) => c.name), ['sync', 'catalog', 'content', 'clients', 'disk', 'certificates', 'self-update', 'maintenance']);
+    assert.deepEqual(j.checks.map((c) => c.name), ['sync', 'catalog', 'content', 'signatures', 'clients', 'disk', 'certificates', 'self-update', 'maintenance']);
     const human = await wsus('health');
     assert.equal(human.status, 1);
     assert.match(human.stdout, /^UNHEALTHY\n {2}problem: last sync failed/);

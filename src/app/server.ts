@@ -89,6 +89,7 @@ export async function startServer(config: ServerConfig, log: Logger, clock: () =
   const content = createContentStore({
     db, dir: config.contentDir, log, clock, orphanGraceHours: config.contentOrphanGraceHours,
     dispatcher, fetchFile: createSyncContentSource({ db, config, catalog }),
+    signatures: { policy: config.contentSignatures, dataDir: config.dataDir },
   });
   // Webhooks: sync results, new updates, health turning red.
   const notifications = createNotifications({ db, config, serverId: identity.serverId, log, clock, userAgent: `wsus-ts/${SERVER_VERSION}` });

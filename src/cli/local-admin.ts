@@ -71,6 +71,7 @@ export function openLocalAdmin(dataDir: string | undefined, seams: LocalAdminSea
   const dispatcher = (seams.createDispatcher ?? createUpstreamDispatcher)(config.sync);
   const content = createContentStore({
     db, dir: config.contentDir, log, clock, dispatcher, orphanGraceHours: config.contentOrphanGraceHours, downloadConcurrency: config.sync.concurrency,
+    signatures: { policy: config.contentSignatures, dataDir: config.dataDir },
   });
   const views = createCatalogViewHolder(db, catalog, targeting);
   const sync = createSyncService({

@@ -13,6 +13,7 @@ import { fixturesCommand, fixturesHelp } from './commands/fixtures.command.js';
 import { contentCommand, contentHelp } from './commands/content.command.js';
 import { certCommand, certHelp } from './commands/cert.command.js';
 import { signingCommand, signingHelp } from './commands/signing.command.js';
+import { publishCommand, publishHelp } from './commands/publish.command.js';
 import { syncCommand, syncHelp } from './commands/sync.command.js';
 import {
   productsCommand, productsHelp, classificationsCommand, classificationsHelp, languagesCommand, languagesHelp,
@@ -31,7 +32,7 @@ const HELP = `wsus — a WSUS-compatible Windows update server
 
 Commands:
 ${[serveHelp, importHelp, exportHelp, fixturesHelp, syncHelp, productsHelp, classificationsHelp, languagesHelp, updatesHelp, approveHelp, declineHelp,
-  groupsHelp, computersHelp, reportHelp, rulesHelp, cleanupHelp, contentHelp, certHelp, signingHelp, healthHelp, tokensHelp, auditHelp, configHelp].join('\n\n')}
+  groupsHelp, computersHelp, reportHelp, rulesHelp, cleanupHelp, contentHelp, certHelp, signingHelp, publishHelp, healthHelp, tokensHelp, auditHelp, configHelp].join('\n\n')}
 
 ${adminConnectionHelp}
 
@@ -64,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
     case 'content': return contentCommand(rest);
     case 'cert': return certCommand(rest);
     case 'signing': return signingCommand(rest);
+    case 'publish': return publishCommand(rest);
     case 'rules': return rulesCommand(rest);
     case 'cleanup': return cleanupCommand(rest);
     case 'report': return reportCommand(rest);

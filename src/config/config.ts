@@ -7,6 +7,7 @@ import { validateSyncConfig, validateUpstreamRoleConfig, type SyncConfig, type U
 import { validateTransferConfig, type TransferConfig } from './transfer-config.js';
 import { validateNotificationsConfig, type NotificationsConfig } from './notifications-config.js';
 import { validateReportingConfig, type ReportingConfig } from './reporting-config.js';
+import { validateContentSignaturesConfig, type ContentSignaturesConfig } from './content-signatures-config.js';
 
 // Configuration is read once at start, validated as a whole (every bad key is reported
 // together), and then passed around as a typed, frozen object.
@@ -66,6 +67,8 @@ export interface ServerConfig {
   downloadFromMicrosoft: boolean;
   /** unreferenced content is deleted by cleanup once it has been orphaned this long */
   contentOrphanGraceHours: number;
+  /** Authenticode checks of content on ingest, per source (upstream, import, published) */
+  contentSignatures: ContentSignaturesConfig;
   /** TLS listener for the SOAP services; null = no HTTPS */
   httpsPort: number | null;
   tlsCert: string | null;
@@ -153,7 +156,7 @@ function stripUndefined(o: Raw): Raw {
 const KNOWN = new Set([
   'dataDir', 'databaseFile', 'host', 'httpPort', 'contentPort', 'targetingMode', 'pageSize',
   'maxExtendedUpdatesPerRequest', 'cookieLifetimeSeconds', 'packageServerShare', 'seedDemoCatalog', 'logLevel', 'limits',
-  'contentDir', 'selfUpdateDir', 'downloadFromMicrosoft', 'contentOrphanGraceHours', 'httpsPort', 'tlsCert', 'tlsKey', 'requireHttps',
+  'contentDir', 'selfUpdateDir', 'downloadFromMicrosoft', 'contentOrphanGraceHours', 'contentSignatures', 'httpsPort', 'tlsCert', 'tlsKey', 'requireHttps',
   'sync', 'upstreamRole',
   'transfer', 'notifications',
   'admin',
@@ -212,6 +215,7 @@ export function validate(raw: Raw, dataDir: string, env: NodeJS.ProcessEnv = pro
     // Content mode "none" (WSUS: "do not store update files locally") sends clients to Microsoft Update.
     downloadFromMicrosoft: bool('downloadFromMicrosoft', sync.content === 'none'),
     contentOrphanGraceHours: int('contentOrphanGraceHours', 24, 0, 24 * 365),
+    contentSignatures: validateContentSignaturesConfig(raw.contentSignatures, problems),
     httpsPort: raw.httpsPort === undefined || raw.httpsPort === null
       ? (raw.tlsCert !== undefined && raw.tlsKey !== undefined ? 8531 : null)
       : int('httpsPort', 8531, 0, 65535),

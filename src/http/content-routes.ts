@@ -8,7 +8,7 @@
 
 import express from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ContentLocator } from '../core/content/content-types.js';
+import type { ContentLocator, StoredContent } from '../core/content/content-types.js';
 import { httpDate } from '../core/content/http-dates.js';
 import { mediaTypeFor } from '../core/content/media-types.js';
 import type { Logger } from '../logger.js';
@@ -18,8 +18,16 @@ import { findSelfUpdateFile, SELFUPDATE_MISSING, selfUpdateInstalled } from './s
 
 export { selfUpdateHealth } from './selfupdate-files.js';
 
+/**
+ * The content store adds `locateForServing`: the file checked against tampering since it was
+ * hashed (synchronous when unchanged, a promise while a changed file is hashed again).
+ */
+export type ServingLocator = ContentLocator & {
+  locateForServing?(sha1Hex: string): StoredContent | undefined | Promise<StoredContent | undefined>;
+};
+
 export interface ContentRoutesOptions {
-  locator: ContentLocator;
+  locator: ServingLocator;
   selfUpdateDir: string;
   log: Logger;
   /** a download whose socket makes no progress this long is cut; IIS's default connection timeout is 120 s */
@@ -79,7 +87,9 @@ export function createContentHandler(opts: ContentRoutesOptions): ContentHandler
       return;
     }
     const sha1 = hex.toUpperCase();
-    const stored = locator.locate(sha1);
+    const found = locator.locateForServing ? locator.locateForServing(sha1) : locator.locate(sha1);
+    // Only a file that changed on disk since it was hashed costs an await here.
+    const stored = found instanceof Promise ? await found : found;
     if (!stored) {
       notHere(res, sha1);
       return;

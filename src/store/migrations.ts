@@ -1,6 +1,9 @@
 // Versioned schema. Each entry runs once, in order, in its own transaction; never edit a
 // shipped entry — append a new one.
 
+import { PUBLISHED_UPDATES_MIGRATION } from './published-updates.store.js';
+import { CONTENT_SIGNATURES_MIGRATION } from './content.store.js';
+
 export const migrations: string[] = [
   /* 1: catalog, targeting, approvals, computers, events */ `
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -471,4 +474,6 @@ export const migrations: string[] = [
   CREATE INDEX events_by_received ON events(received_at);
   DROP INDEX IF EXISTS events_status_by_client;
   `,
+  /* locally published updates (issue 8, wsus publish): see published-updates.store.ts */ PUBLISHED_UPDATES_MIGRATION,
+  /* Authenticode outcome per content file, serve-time fingerprint (issue 8): see content.store.ts */ CONTENT_SIGNATURES_MIGRATION,
 ];

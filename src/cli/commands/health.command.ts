@@ -11,6 +11,8 @@ import { API_BOOL_FLAGS, API_FLAGS, withAdminSession } from '../admin-session.js
 export const healthHelp = `wsus health [--json] [--local] [--data DIR]
   Catalog size and age; the last sync (unhealthy when it failed, or when no sync succeeded
   within two schedule intervals); content of approved updates (present, quarantined, missing);
+  content signatures (the contentSignatures policy; warning when served files failed their
+  Authenticode check under warn, or files were refused for it);
   client failure rates (last 7 days of reported events); free disk space of the data and
   content directories (warning below 10%, unhealthy below 2% or 1 GiB); certificate expiry
   (TLS: warning within 30 days, unhealthy once expired); the self-update tree; the last
@@ -32,6 +34,12 @@ export function formatHealth(h: HealthReport): string {
   if (h.sync.lastError) lines.push(`  last error: ${h.sync.lastError}`);
   lines.push(`content of approved updates (mode ${h.content.mode}): ${h.content.approvedFiles} files, ${h.content.present} present, ${h.content.quarantined} quarantined, ${h.content.missing} missing`
     + `${h.content.quarantinedTotal ? ` (${h.content.quarantinedTotal} quarantined in the whole store)` : ''}`);
+  if (h.signatures) {
+    const sg = h.signatures;
+    const n = (m: Record<string, number>): string => Object.entries(m).map(([k, v]) => `${v} ${k}`).join(', ') || 'none';
+    lines.push(`content signatures (policy upstream ${sg.policy.upstream}, import ${sg.policy.import}, published ${sg.policy.published}): `
+      + `served ${n(sg.byStatus)}${Object.keys(sg.refused).length ? `; refused ${n(sg.refused)}` : ''}`);
+  }
   const c = h.clients;
   lines.push(`clients (last ${c.windowDays} days): ${c.events} events from ${c.clientsReporting} clients, `
     + `${c.failureShare === null ? 'no failures' : `${(c.failureShare * 100).toFixed(1)}% failures`} (${c.clientsFailing} clients with failures)`);

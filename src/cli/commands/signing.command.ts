@@ -8,6 +8,7 @@ import {
   assertNoPublishingPair, loadPublishingCert, pairFromPem, pairFromPfx, parseSubject, savePublishingPair, validatePublishingPair,
   type PublishingCertInfo,
 } from '../../services/signing/publishing-cert.js';
+import { addTrustedPublisher, loadTrustAnchors, removeTrustedPublisher, type TrustSource } from '../../services/signing/trust-store.js';
 
 export const signingHelp = `wsus signing create [--subject "CN=NAME, O=ORG"] [--days N] [--bits 3072|4096] [--force]
 wsus signing import FILE.pfx|FILE.pem [--password P] [--force]
@@ -21,7 +22,16 @@ wsus signing export-cert --out FILE
   matching, wrong password, and replacing an existing certificate without --force.
   show prints subject, SHA-1 thumbprint, validity and key size. export-cert writes the public
   certificate (FILE as PEM, FILE.cer as DER) and the client policy: Trusted Publishers and
-  Trusted Root stores, and AcceptTrustedPublisherCerts=1.`;
+  Trusted Root stores, and AcceptTrustedPublisherCerts=1.
+wsus signing trust add FILE [--data DIR]
+wsus signing trust list [--json] [--data DIR]
+wsus signing trust remove THUMBPRINT [--data DIR]
+  The certificates content signatures are checked against (config contentSignatures): the
+  bundled Microsoft code-signing roots, this server's publishing certificate, and publishers
+  you add (DATA/signing/trusted/THUMBPRINT.pem). add takes one certificate (PEM or DER: a
+  root/CA or the publisher's own certificate); refused: private keys, files that are not a
+  certificate, several certificates at once, one already trusted. A running server picks the
+  change up with the next file it ingests.`;
 
 const dataDir = (args: ParsedArgs): string => resolve(flag(args, 'data') ?? process.env.WSUS_DATA ?? './data');
 
@@ -134,6 +144,60 @@ ${clientPolicy(basename(cerFile))}`);
   return 0;
 }
 
+function trustLine(t: TrustSource): string {
+  return `${t.origin.padEnd(10)}  ${t.thumbprintSha1}  ${t.notAfter.slice(0, 10)}${t.expired ? ' EXPIRED' : '        '}  ${t.name}`;
+}
+
+async function trust(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  switch (verb) {
+    case 'add': {
+      const args = parseArgs(rest, ['data'], []);
+      if (args.positional.length !== 1) throw new UsageError('usage: wsus signing trust add FILE [--data DIR]');
+      const file = resolve(args.positional[0]!);
+      let bytes: Buffer;
+      try {
+        bytes = readFileSync(file);
+      } catch (e) {
+        throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+      const added = addTrustedPublisher(dataDir(args), bytes);
+      process.stdout.write(`trusted ${added.name}
+thumbprint:  ${added.thumbprintSha1} (SHA-1)
+expires:     ${added.notAfter}${added.expired ? '  EXPIRED: signatures made after this date do not verify' : ''}
+stored in:   ${added.file}
+`);
+      return 0;
+    }
+    case 'list': {
+      const args = parseArgs(rest, ['data'], ['json']);
+      noPositional(args.positional);
+      const t = loadTrustAnchors(dataDir(args));
+      if (args.flags.get('json') === true) {
+        process.stdout.write(`${JSON.stringify({ anchors: t.sources, problems: t.problems }, null, 2)}
+`);
+      } else {
+        process.stdout.write(`${'ORIGIN'.padEnd(10)}  ${'THUMBPRINT (SHA-1)'.padEnd(40)}  EXPIRES            SUBJECT
+`);
+        for (const s of t.sources) process.stdout.write(`${trustLine(s)}
+`);
+        for (const p of t.problems) process.stderr.write(`left out: ${p}
+`);
+      }
+      return 0;
+    }
+    case 'remove': {
+      const args = parseArgs(rest, ['data'], []);
+      if (args.positional.length !== 1) throw new UsageError('usage: wsus signing trust remove THUMBPRINT [--data DIR]');
+      const removed = removeTrustedPublisher(dataDir(args), args.positional[0]!);
+      process.stdout.write(`no longer trusted: ${removed.name} (${removed.thumbprintSha1})
+`);
+      return 0;
+    }
+    default: throw new UsageError('usage: wsus signing trust add FILE | list [--json] | remove THUMBPRINT');
+  }
+}
+
 export async function signingCommand(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   switch (verb) {
@@ -141,6 +205,7 @@ export async function signingCommand(argv: string[]): Promise<number> {
     case 'import': return importCmd(rest);
     case 'show': return show(rest);
     case 'export-cert': return exportCert(rest);
-    default: throw new UsageError('usage: wsus signing create|import|show|export-cert (see wsus help)');
+    case 'trust': return trust(rest);
+    default: throw new UsageError('usage: wsus signing create|import|show|export-cert|trust (see wsus help)');
   }
 }

@@ -4,10 +4,20 @@
 // SpcIndirectDataContent, the signer's signature over the authenticated
 // attributes, and the chain from the signer to a trusted root at a given time.
 // Every failure is an AuthenticodeVerifyError with a code; nothing else escapes.
+//
+// Timestamps: when the SignerInfo carries an RFC 3161 token (1.3.6.1.4.1.311.3.3.1)
+// or a legacy PKCS#9 countersignature (1.2.840.113549.1.9.6) that verifies (its
+// signature, its imprint of our signature value, a TSA chain to `trust` valid at
+// the stamped time, the timeStamping EKU), the signer's chain is checked at the
+// stamped time instead of `at`, as Windows does. A timestamp that does not verify
+// is ignored, never fatal: the signature is then judged at `at` exactly as an
+// untimestamped one, so a bad token cannot make a currently valid signature fail
+// (VerifiedSigner.timestampIgnored says why it was not used).
 
 import { X509Certificate, createHash, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
 import forge from 'node-forge';
 import { OID } from './signed-data.js';
+import { TIMESTAMP_OID, TimestampError, checkTimestampEvidence } from './timestamp-token.js';
 
 const { asn1 } = forge;
 type Asn1 = forge.asn1.Asn1;
@@ -35,6 +45,8 @@ export const SIGNED_DATA_LIMITS = { maxBytes: 1024 * 1024, maxDepth: 32, maxNode
 const MAX_CHAIN = 8;
 
 const CODE_SIGNING_EKU = '1.3.6.1.5.5.7.3.3';
+/** A timestamp later than `at` by more than this is not believed. */
+const TIMESTAMP_FUTURE_SKEW_MS = 5 * 60_000;
 
 /** Digest algorithm OIDs we accept, by node:crypto name. */
 const DIGESTS: Record<string, string> = {
@@ -76,6 +88,8 @@ export interface ParsedSignedData {
     readonly attributeSet: Buffer;
     readonly messageDigest: Buffer;
     readonly signature: Buffer;
+    /** Unauthenticated attributes (timestamps, nested signatures), each value as DER. */
+    readonly unsignedAttributes: readonly { readonly type: string; readonly values: readonly Buffer[] }[];
   };
 }
 
@@ -83,6 +97,10 @@ export interface VerifiedSigner {
   readonly subject: string;
   readonly thumbprintSha1: string;
   readonly certificate: X509Certificate;
+  /** When a valid timestamp was used: the time the chain was checked at. */
+  readonly timestampedAt?: Date;
+  /** When a timestamp is present but was not used: why. */
+  readonly timestampIgnored?: string;
 }
 
 const malformed = (why: string): AuthenticodeVerifyError => new AuthenticodeVerifyError('malformed', why);
@@ -261,7 +279,14 @@ function parseSignerInfo(node: Asn1): ParsedSignedData['signer'] {
     throw malformed(`unsupported signature algorithm ${encryptionAlgorithm}`);
   }
   const signature = bytesOf(primitive(fields[i++], T.OCTETSTRING, 'encryptedDigest'));
-  if (fields[i]?.tagClass === CTX && fields[i].type === 1) i++; // unauthenticated attributes (countersignatures)
+  const unsignedAttributes: { type: string; values: Buffer[] }[] = [];
+  if (fields[i]?.tagClass === CTX && fields[i].type === 1) {
+    for (const attribute of children(fields[i++], 'unauthenticatedAttributes')) {
+      const [type, values] = children(expect(attribute, U, T.SEQUENCE, 'Attribute'), 'Attribute');
+      const valueList = children(expect(values, U, T.SET, 'Attribute.values'), 'Attribute.values');
+      unsignedAttributes.push({ type: oidOf(type, 'Attribute.type'), values: valueList.map(derOf) });
+    }
+  }
   if (fields.length !== i) throw malformed('unexpected elements in SignerInfo');
 
   let messageDigest: Buffer | undefined;
@@ -283,7 +308,7 @@ function parseSignerInfo(node: Asn1): ParsedSignedData['signer'] {
   // What was signed: the attributes as a SET OF, i.e. the [0] IMPLICIT encoding with a SET tag.
   const attributeSet = derOf(attributesNode);
   attributeSet[0] = 0x31;
-  return { issuer: derOf(issuer), serial: serialBytes, digestAlgorithm, attributeSet, messageDigest, signature };
+  return { issuer: derOf(issuer), serial: serialBytes, digestAlgorithm, attributeSet, messageDigest, signature, unsignedAttributes };
 }
 
 /** Length of a DER tag + length header (single-byte tags only). */
@@ -367,9 +392,12 @@ export function verifyParsedSignedData(
 
   const chain = buildChain(leaf, parsed.certificates, trust);
   if (!chain) throw new AuthenticodeVerifyError('untrusted', 'no chain from the signer to a trusted root');
+  const timestamp = trustedTimestamp(parsed, trust, at);
+  const checkAt = timestamp.at ?? at;
   for (const cert of chain) {
-    if (!validAt(cert, at)) {
-      throw new AuthenticodeVerifyError('expired', `${subjectLine(cert)} is not valid at ${at.toISOString()}`);
+    if (!validAt(cert, checkAt)) {
+      const when = timestamp.at ? `the timestamp time ${checkAt.toISOString()}` : checkAt.toISOString();
+      throw new AuthenticodeVerifyError('expired', `${subjectLine(cert)} is not valid at ${when}`);
     }
   }
   if (!(leaf.keyUsage ?? []).includes(CODE_SIGNING_EKU)) {
@@ -379,7 +407,45 @@ export function verifyParsedSignedData(
     subject: subjectLine(leaf),
     thumbprintSha1: createHash('sha1').update(leaf.raw).digest('hex').toUpperCase(),
     certificate: leaf,
+    ...(timestamp.at ? { timestampedAt: timestamp.at } : {}),
+    ...(timestamp.ignored ? { timestampIgnored: timestamp.ignored } : {}),
   };
+}
+
+/**
+ * The time of the first timestamp on the SignerInfo that verifies and whose
+ * TSA chains to `trust` (valid at the stamped time, timeStamping EKU), or why
+ * none was usable. Never throws.
+ */
+function trustedTimestamp(
+  parsed: ParsedSignedData,
+  trust: readonly X509Certificate[],
+  at: Date,
+): { at?: Date; ignored?: string } {
+  const problems: string[] = [];
+  for (const attribute of parsed.signer.unsignedAttributes) {
+    if (attribute.type !== TIMESTAMP_OID.rfc3161Countersignature && attribute.type !== TIMESTAMP_OID.pkcs9Countersignature) continue;
+    for (const value of attribute.values) {
+      try {
+        const evidence = checkTimestampEvidence(attribute.type, value, parsed.signer.signature, parsed.certificates);
+        const tsa = evidence.tsaCertificate;
+        if (evidence.time.getTime() > at.getTime() + TIMESTAMP_FUTURE_SKEW_MS) {
+          throw new TimestampError(`the timestamp ${evidence.time.toISOString()} lies in the future`);
+        }
+        const chain = buildChain(tsa, evidence.certificates, trust);
+        if (!chain) throw new TimestampError(`no chain from the TSA ${subjectLine(tsa)} to a trusted root`);
+        const expired = chain.find((cert) => !validAt(cert, evidence.time));
+        if (expired) throw new TimestampError(`${subjectLine(expired)} is not valid at the timestamp time`);
+        if (!(tsa.keyUsage ?? []).includes(TIMESTAMP_OID.timeStampingEku)) {
+          throw new TimestampError(`${subjectLine(tsa)} lacks the timeStamping extended key usage`);
+        }
+        return { at: evidence.time };
+      } catch (error) {
+        problems.push(error instanceof TimestampError || error instanceof AuthenticodeVerifyError ? error.message : String(error));
+      }
+    }
+  }
+  return problems.length > 0 ? { ignored: problems.join('; ') } : {};
 }
 
 /** leaf … trusted anchor, or undefined; intermediates must be CAs, at most MAX_CHAIN long. */

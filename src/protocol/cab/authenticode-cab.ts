@@ -18,8 +18,10 @@ import {
   SLOT_MARKER,
   SLOT_MARKER_AT,
   SLOT_OFFSET_AT,
+  SLOT_PLACEHOLDER_BYTES,
   SLOT_SIZE_AT,
   cabinetSignatureSlot,
+  isEmptySlot,
 } from './signature-slot.js';
 
 export { AUTHENTICODE_CAB_RESERVE, cabinetSignatureSlot } from './signature-slot.js';
@@ -27,14 +29,19 @@ export { AUTHENTICODE_CAB_RESERVE, cabinetSignatureSlot } from './signature-slot
 const FLAG_RESERVE_PRESENT = 0x0004;
 const FLAG_PREV_OR_NEXT = 0x0003;
 
-/** A one-folder cabinet with the header reserve a signature needs (see signCabinet). */
+/**
+ * A one-folder cabinet with the header reserve a signature needs (see
+ * signCabinet) and the placeholder slot osslsigncode accepts for signing.
+ */
 export function buildSignableCabinet(
   files: readonly { name: string; data: Uint8Array }[],
   compression: 'none' | 'mszip',
 ): Buffer {
   const cab = buildCabinet(files, compression, { reserve: AUTHENTICODE_CAB_RESERVE });
   cab.writeUInt32LE(SLOT_MARKER, SLOT_MARKER_AT);
-  return cab;
+  cab.writeUInt32LE(cab.length, SLOT_OFFSET_AT);
+  cab.writeUInt32LE(SLOT_PLACEHOLDER_BYTES, SLOT_SIZE_AT);
+  return Buffer.concat([cab, Buffer.alloc(SLOT_PLACEHOLDER_BYTES)]);
 }
 
 /**
@@ -69,13 +76,15 @@ export function signCabinet(cab: Uint8Array, signer: AuthenticodeSigner, signing
   return Buffer.concat([unsigned, padded]);
 }
 
-/** The DER SignedData of a signed cabinet (padding included), or undefined when unsigned. */
+/** The DER SignedData of a signed cabinet (padding included), or undefined when unsigned (or a placeholder). */
 export function cabinetSignature(cab: Uint8Array): Uint8Array | undefined {
   const slot = cabinetSignatureSlot(cab);
-  return slot ? cab.subarray(slot.offset, slot.offset + slot.size) : undefined;
+  const bytes = slot ? cab.subarray(slot.offset, slot.offset + slot.size) : undefined;
+  return bytes && bytes.length > 0 && !isEmptySlot(bytes) ? bytes : undefined;
 }
 
-function requireSignable(view: Buffer): Buffer {
+/** Throws CabinetFormatError unless `view` starts with a signable CFHEADER (see signature-slot.ts). */
+export function requireSignable(view: Buffer, totalLength = view.length): Buffer {
   const problem =
     view.length < SIGNABLE_HEADER_SIZE || view.toString('latin1', 0, 4) !== 'MSCF'
       ? 'not a cabinet'
@@ -83,7 +92,7 @@ function requireSignable(view: Buffer): Buffer {
         ? 'cabinet lacks the 20-byte CFHEADER reserve a signature needs (build it with buildSignableCabinet)'
         : view.readUInt16LE(30) & FLAG_PREV_OR_NEXT
           ? 'cabinet sets cannot be signed'
-          : view.readUInt32LE(8) > view.length
+          : view.readUInt32LE(8) > totalLength || view.readUInt32LE(8) < SIGNABLE_HEADER_SIZE
             ? 'cabinet is truncated'
             : undefined;
   if (problem) throw new CabinetFormatError(problem, problem === 'cabinet is truncated' ? 'truncated' : 'unsupported');

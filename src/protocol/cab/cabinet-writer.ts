@@ -38,7 +38,9 @@ export const TYPE_COMPRESS_MSZIP = 0x0001;
 /** LZX with a 2 MiB window, as WSUS writes update blobs. */
 export const TYPE_COMPRESS_LZX21 = 0x1503;
 
-const FRAME = 32768;
+/** Uncompressed bytes per CFDATA block (MSZIP's frame size). */
+export const CAB_FRAME_BYTES = 32768;
+const FRAME = CAB_FRAME_BYTES;
 export const MAX_FOLDER_BYTES = 0xffff * FRAME;
 const ATTR_NAME_IS_UTF = 0x80;
 
@@ -102,6 +104,18 @@ export function assembleCabinet(layout: CabinetLayout): Buffer {
   return out;
 }
 
+/**
+ * One MSZIP CFDATA payload: "CK" and a complete deflate stream for `frame` (at
+ * most 32 KiB) that may refer back into `history`, the previous frame's bytes.
+ */
+export function mszipBlock(frame: Uint8Array, history: Uint8Array): Buffer {
+  const deflated = deflateRawSync(frame, history.length > 0 ? { dictionary: history } : {});
+  const payload = Buffer.alloc(2 + deflated.length);
+  payload.write('CK', 0, 'latin1');
+  payload.set(deflated, 2);
+  return payload;
+}
+
 /** Splits `data` into 32 KiB blocks, stored or MSZIP-compressed. */
 export function compressFolder(data: Uint8Array, compression: 'none' | 'mszip'): CabinetWriterFolder {
   // CFFOLDER counts its CFDATA blocks in 16 bits.
@@ -115,13 +129,7 @@ export function compressFolder(data: Uint8Array, compression: 'none' | 'mszip'):
       blocks.push({ payload: chunk, uncompressedSize: chunk.length });
       continue;
     }
-    // Each MSZIP block is a complete deflate stream that may refer back up to 32 KiB.
-    const history = data.subarray(Math.max(0, at - FRAME), at);
-    const deflated = deflateRawSync(chunk, history.length > 0 ? { dictionary: history } : {});
-    const payload = Buffer.alloc(2 + deflated.length);
-    payload.write('CK', 0, 'latin1');
-    payload.set(deflated, 2);
-    blocks.push({ payload, uncompressedSize: chunk.length });
+    blocks.push({ payload: mszipBlock(chunk, data.subarray(Math.max(0, at - FRAME), at)), uncompressedSize: chunk.length });
   }
   return { typeCompress: compression === 'none' ? TYPE_COMPRESS_NONE : TYPE_COMPRESS_MSZIP, blocks };
 }

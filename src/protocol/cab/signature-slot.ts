@@ -5,6 +5,14 @@
 //   +8 (48)             u32 signature size, padded to a multiple of 8
 //   +12..19 (52..59)    zero
 // and the DER PKCS#7 SignedData appended after cbCabinet bytes.
+//
+// An unsigned but signable cabinet cannot leave offset and size at 0:
+// osslsigncode (2.5 through 2.9, cab_verify_header / cab_ctx_get) requires,
+// whenever the 20-byte reserve is present, offset + size = file size and both
+// non-zero, and refuses to sign anything else. So ours carry a placeholder: the
+// slot describes SLOT_PLACEHOLDER_BYTES zero bytes after cbCabinet. Zeros are
+// not DER, so no reader mistakes them for a signature (see isEmptySlot);
+// signing replaces them (osslsigncode hashes up to the slot offset, as we do).
 
 /** Reserve sizes a cabinet needs to be signable: CFHEADER 20, CFFOLDER and CFDATA none. */
 export const AUTHENTICODE_CAB_RESERVE = { header: 20, folder: 0, data: 0 } as const;
@@ -17,6 +25,8 @@ export const SLOT_MARKER = 0x00100000;
 /** CFHEADER (36) + reserve sizes (4) + the 20-byte signature slot. */
 export const SIGNABLE_HEADER_SIZE = 60;
 const FLAG_RESERVE_PRESENT = 0x0004;
+/** Zero bytes an unsigned signable cabinet carries in its slot (osslsigncode needs a non-empty slot). */
+export const SLOT_PLACEHOLDER_BYTES = 8;
 
 /** Where an existing signature lies, or undefined when the cabinet has no slot or it is empty. */
 export function cabinetSignatureSlot(cab: Uint8Array): { offset: number; size: number } | undefined {
@@ -29,3 +39,8 @@ export function cabinetSignatureSlot(cab: Uint8Array): { offset: number; size: n
   return offset === 0 || size === 0 ? undefined : { offset, size };
 }
 
+
+/** True when the slot's bytes are the unsigned placeholder (all zero): no signature yet. */
+export function isEmptySlot(signature: Uint8Array): boolean {
+  return signature.every((b) => b === 0);
+}

@@ -10,10 +10,15 @@ import {
   verifyAuthenticodeSignedData,
 } from '../authenticode/verify-signed-data.js';
 import { cabinetAuthenticodeDigest } from './authenticode-cab.js';
-import { cabinetSignatureSlot } from './signature-slot.js';
+import { cabinetSignatureSlot, isEmptySlot } from './signature-slot.js';
 
 export type CabinetVerification =
-  | { readonly ok: true; readonly signer: { readonly subject: string; readonly thumbprintSha1: string } }
+  | {
+      readonly ok: true;
+      readonly signer: { readonly subject: string; readonly thumbprintSha1: string };
+      /** Set when a valid timestamp fixed the time the certificates were checked at. */
+      readonly timestampedAt?: Date;
+    }
   | { readonly ok: false; readonly reason: 'unsigned' | AuthenticodeFailure; readonly detail: string };
 
 const fail = (reason: 'unsigned' | AuthenticodeFailure, detail: string): CabinetVerification => ({
@@ -44,10 +49,16 @@ function verifyUnchecked(bytes: Uint8Array, trust: readonly CertificateInput[], 
   if (slot.offset !== cbCabinet || slot.offset + slot.size !== view.length) {
     return fail('malformed', 'the signature slot does not describe the bytes after the cabinet');
   }
-  const { parsed, signer } = verifyAuthenticodeSignedData(view.subarray(slot.offset, slot.offset + slot.size), trust, at);
+  const blob = view.subarray(slot.offset, slot.offset + slot.size);
+  if (isEmptySlot(blob)) return fail('unsigned', 'the cabinet has an empty signature slot (not signed yet)');
+  const { parsed, signer } = verifyAuthenticodeSignedData(blob, trust, at);
   const actual = cabinetAuthenticodeDigest(view, parsed.indirect.digestAlgorithm);
   if (actual.length !== parsed.indirect.digest.length || !timingSafeEqual(actual, parsed.indirect.digest)) {
     return fail('digest-mismatch', 'the cabinet does not match the signed digest');
   }
-  return { ok: true, signer: { subject: signer.subject, thumbprintSha1: signer.thumbprintSha1 } };
+  return {
+    ok: true,
+    signer: { subject: signer.subject, thumbprintSha1: signer.thumbprintSha1 },
+    ...(signer.timestampedAt ? { timestampedAt: signer.timestampedAt } : {}),
+  };
 }

@@ -139,5 +139,5 @@ export async function downloadResumable(
   } finally {
     await fh.close().catch(() => undefined);
   }
-  return commitOrQuarantine(deps, partial, expected, acc.digest());
+  return commitOrQuarantine(deps, partial, expected, acc.digest(), 'upstream');
 }

@@ -8,7 +8,8 @@ import type { MismatchReason } from './content-digest.js';
 export class ContentRejectedError extends DomainError {
   constructor(
     readonly sha1Hex: string,
-    readonly reason: MismatchReason,
+    /** 'signature': the Authenticode check failed under policy enforce */
+    readonly reason: MismatchReason | 'signature',
     readonly why: string,
     /** file name under contentDir/.quarantine/ */
     readonly quarantineFile: string | undefined,

@@ -18,9 +18,11 @@ export interface ContentImportReport {
   unknown: number;
   /** claimed (by name) or matched a known digest but failed verification: quarantined */
   mismatched: number;
+  /** verified digests, but the Authenticode signature failed under policy enforce: quarantined */
+  signatureRefused: number;
   /** symlinks and special files */
   skipped: number;
-  problems: Array<{ path: string; kind: 'unknown' | 'mismatched' | 'skipped' | 'failed'; detail: string }>;
+  problems: Array<{ path: string; kind: 'unknown' | 'mismatched' | 'signature' | 'skipped' | 'failed'; detail: string }>;
 }
 
 export interface ImportProgress {
@@ -51,7 +53,7 @@ export async function importContentFiles(
   paths: readonly string[],
   onProgress?: (p: ImportProgress) => void,
 ): Promise<ContentImportReport> {
-  const report: ContentImportReport = { total: 0, stored: 0, alreadyPresent: 0, unknown: 0, mismatched: 0, skipped: 0, problems: [] };
+  const report: ContentImportReport = { total: 0, stored: 0, alreadyPresent: 0, unknown: 0, mismatched: 0, signatureRefused: 0, skipped: 0, problems: [] };
   const files = await walk(paths, (path, detail) => {
     report.skipped++;
     report.problems.push({ path, kind: 'skipped', detail });
@@ -67,6 +69,9 @@ export async function importContentFiles(
       if (e instanceof UnknownContentError) {
         report.unknown++;
         report.problems.push({ path, kind: 'unknown', detail: e.message });
+      } else if (e instanceof ContentRejectedError && e.reason === 'signature') {
+        report.signatureRefused++;
+        report.problems.push({ path, kind: 'signature', detail: e.message });
       } else if (e instanceof ContentRejectedError) {
         report.mismatched++;
         report.problems.push({ path, kind: 'mismatched', detail: e.message });

@@ -4,9 +4,10 @@ import { DomainError } from '../../core/errors.js';
 import type { ContentRecords } from '../../store/content.store.js';
 import { DigestAccumulator, openNoFollow, type ComputedDigest, type ContentExpectation } from './content-digest.js';
 import { UnknownContentError } from './content-errors.js';
-import { commitOrQuarantine, presentFile, type CommitDeps, type IngestResult } from './content-commit.js';
+import { commitOrQuarantine, intactFile, type CommitDeps, type IngestResult } from './content-commit.js';
 import { normalizeSha1Hex, requireSha1Hex } from './content-layout.js';
 import { rethrowStorage } from '../../store/storage-errors.js';
+import type { ContentSource } from '../signing/signature-policy.js';
 
 // Bytes entering the store from a local file or a stream: copied into .tmp while both digests
 // are computed, fsynced, then handed to the commit gate. The source is read exactly once.
@@ -45,6 +46,7 @@ export async function ingestSource(
   deps: CommitDeps,
   source: AsyncIterable<Uint8Array>,
   expectationFor: (actual: ComputedDigest) => ContentExpectation,
+  origin: ContentSource,
   maxBytes?: number,
   signal?: AbortSignal,
 ): Promise<IngestResult> {
@@ -75,17 +77,20 @@ export async function ingestSource(
     await rm(tmp, { force: true });
     throw e;
   }
-  return commitOrQuarantine(deps, tmp, expected, actual);
+  return commitOrQuarantine(deps, tmp, expected, actual, origin);
 }
 
-export async function ingestStream(deps: CommitDeps, source: AsyncIterable<Uint8Array>, input: ExpectationInput, signal?: AbortSignal): Promise<IngestResult> {
+/** `origin`: the way the bytes arrived, whose signature policy applies (config contentSignatures). */
+export async function ingestStream(
+  deps: CommitDeps, source: AsyncIterable<Uint8Array>, input: ExpectationInput, origin: ContentSource, signal?: AbortSignal,
+): Promise<IngestResult> {
   const expected = resolveExpectation(deps.records, input);
-  const existing = presentFile(deps.layout, deps.records, expected.sha1Hex);
+  const existing = intactFile(deps.layout, deps.records, expected.sha1Hex);
   if (existing) {
     (source as { destroy?: () => void }).destroy?.();
     return { outcome: 'already-present', content: existing };
   }
-  return ingestSource(deps, source, () => expected, expected.size, signal);
+  return ingestSource(deps, source, () => expected, origin, expected.size, signal);
 }
 
 const DIGEST_NAME = /^([0-9A-Fa-f]{40})(\.[^.]*)?$/;
@@ -95,7 +100,7 @@ const DIGEST_NAME = /^([0-9A-Fa-f]{40})(\.[^.]*)?$/;
  * content file (`<SHA1>.<ext>`) whose bytes are unknown but whose name is a known digest is a
  * damaged copy: it is quarantined under that digest. `claimedSha1` makes the name binding.
  */
-export async function ingestFile(deps: CommitDeps, path: string, claimedSha1?: string): Promise<IngestResult> {
+export async function ingestFile(deps: CommitDeps, path: string, origin: ContentSource, claimedSha1?: string): Promise<IngestResult> {
   const claimed = claimedSha1 === undefined ? undefined : requireSha1Hex(claimedSha1);
   const st = await lstat(path);
   if (st.isSymbolicLink()) throw new DomainError('InvalidInput', path, `${path}: symbolic links are not followed`);
@@ -116,7 +121,7 @@ export async function ingestFile(deps: CommitDeps, path: string, claimedSha1?: s
   };
   const stream = fh.createReadStream({ highWaterMark: 1024 * 1024 });
   try {
-    return await ingestSource(deps, stream, expectationFor);
+    return await ingestSource(deps, stream, expectationFor, origin);
   } finally {
     stream.destroy();
   }

@@ -7,12 +7,16 @@ import { scheduleIntervalMs } from '../../core/sync/schedule.js';
 import { selfUpdateHealth } from '../../http/content-routes.js';
 import type { Db } from '../../store/database.js';
 import { createHealthStore, type MaintenanceRunRow } from '../../store/health.store.js';
+import { createContentRecords } from '../../store/content.store.js';
+import { DEFAULT_CONTENT_SIGNATURES, type ContentSignaturesConfig } from '../../config/content-signatures-config.js';
 import { createJobLocksStore } from '../../store/job-locks.store.js';
 import { createSyncCatalogStore, type ContentHealth } from '../../store/sync-catalog.store.js';
 import { createSyncRunsStore } from '../../store/sync-runs.store.js';
 import { DEFAULT_STALE_MS, processAlive } from '../jobs/job-lock.js';
 import { SYNC_JOB } from '../sync/sync.service.js';
 import { systemProbes, type HealthProbes } from './health-probes.js';
+import { existsSync } from 'node:fs';
+import { signingPaths } from '../signing/publishing-cert.js';
 
 // `wsus health` / GET /api/health: every check an admin (or a monitoring system) needs to
 // know whether this server is doing its job. A `red` check makes the server unhealthy (exit 1
@@ -20,14 +24,22 @@ import { systemProbes, type HealthProbes } from './health-probes.js';
 // `problems` (red) or `warnings` (warn) and one entry to `checks`.
 
 export interface HealthCheck {
-  name: 'sync' | 'catalog' | 'content' | 'clients' | 'disk' | 'certificates' | 'self-update' | 'maintenance';
+  name: 'sync' | 'catalog' | 'content' | 'signatures' | 'clients' | 'disk' | 'certificates' | 'self-update' | 'maintenance';
   status: CheckStatus;
   summary: string;
 }
 
 export interface DiskReport { role: 'data' | 'content'; path: string; freeBytes: number; totalBytes: number; freeShare: number; status: CheckStatus }
+const signingOnly = (role: CertificateReport['role']): boolean => role === 'transfer-signing' || role === 'publishing';
+
+/** The publishing certificate, when `wsus signing` made or imported one. */
+function publishingCertFile(dataDir: string): string | undefined {
+  const file = signingPaths(dataDir).certFile;
+  return existsSync(file) ? file : undefined;
+}
+
 export interface CertificateReport {
-  role: 'tls' | 'admin-tls' | 'transfer-signing';
+  role: 'tls' | 'admin-tls' | 'transfer-signing' | 'publishing';
   file: string;
   expiresAt: string | null;
   daysLeft: number | null;
@@ -47,6 +59,15 @@ export interface HealthReport {
   catalog: { revisions: number; updates: number; newestIngestedAt: string | null; ageHours: number | null };
   sync: { lastRunState: string | null; lastRunFinishedAt: string | null; lastError: string | null; lastSuccessAt: string | null; intervalHours: number | null };
   content: ContentHealth & { mode: string; quarantinedTotal: number };
+  /** Authenticode checks of content: the policy, served files by status, refusals by reason */
+  signatures: {
+    policy: ContentSignaturesConfig;
+    byStatus: Record<string, number>;
+    /** served files whose check failed (let through by policy warn); the first few */
+    failedServed: number;
+    failedExamples: Array<{ sha1Hex: string; status: string; detail: string | null; source: string | null }>;
+    refused: Record<string, number>;
+  };
   clients: { windowDays: number; events: number; failures: number; failureShare: number | null; clientsReporting: number; clientsFailing: number };
   disk: DiskReport[];
   certificates: CertificateReport[];
@@ -56,7 +77,7 @@ export interface HealthReport {
 }
 
 export type HealthConfig = Pick<ServerConfig, 'sync' | 'dataDir' | 'contentDir' | 'tlsCert' | 'selfUpdateDir'>
-  & Partial<Pick<ServerConfig, 'admin' | 'transfer'>>;
+  & Partial<Pick<ServerConfig, 'admin' | 'transfer' | 'contentSignatures'>>;
 
 export function readHealth(db: Db, config: HealthConfig, now: Date, probes: HealthProbes = systemProbes): HealthReport {
   const problems: string[] = [];
@@ -121,6 +142,27 @@ export function readHealth(db: Db, config: HealthConfig, now: Date, probes: Heal
   add('content', worst(contentLines.map(([s]) => s)),
     `${content.approvedFiles} files of approved updates, ${content.present} present, ${content.missing} missing, ${content.quarantined} quarantined`, contentLines);
 
+  // Signatures: served files whose Authenticode check failed (policy warn let them through),
+  // and files refused for their signature (policy enforce).
+  const policy = config.contentSignatures ?? DEFAULT_CONTENT_SIGNATURES;
+  const contentRecords = createContentRecords(db);
+  const byStatus = contentRecords.signatureCounts();
+  const failing = contentRecords.signatureFailures(5);
+  const failedServed = Object.entries(byStatus).filter(([k]) => !['ok', 'not-signable', 'unchecked'].includes(k)).reduce((a, [, n]) => a + n, 0);
+  const refused = contentRecords.signatureRefusals(0).byStatus;
+  const refusedTotal = Object.values(refused).reduce((a, b) => a + b, 0);
+  const reasons = (m: Record<string, number>): string => Object.entries(m).map(([k, n]) => `${n} ${k}`).join(', ');
+  const sigLines: Array<[CheckStatus, string]> = [];
+  if (failedServed > 0) {
+    const failedOnly = Object.fromEntries(Object.entries(byStatus).filter(([k]) => !['ok', 'not-signable', 'unchecked'].includes(k)));
+    sigLines.push(['warn', `${failedServed} served file(s) failed their signature check (${reasons(failedOnly)}) and are served because the policy is warn `
+      + `(e.g. ${failing[0]!.sha1Hex}: ${failing[0]!.signature.status}); trust the publisher (wsus signing trust add) or set contentSignatures to enforce`]);
+  }
+  if (refusedTotal > 0) sigLines.push(['warn', `${refusedTotal} file(s) were refused for their signature and quarantined (${reasons(refused)}): see wsus content verify`]);
+  const policyText = `upstream ${policy.upstream}, import ${policy.import}, published ${policy.published}`;
+  add('signatures', worst(sigLines.map(([s]) => s)),
+    `policy ${policyText}; ${byStatus.ok ?? 0} verified, ${failedServed} failed but served, ${refusedTotal} refused`, sigLines);
+
   // Clients: failures among the events they reported in the last week.
   const since = new Date(now.getTime() - CLIENT_WINDOW_DAYS * 86_400_000).toISOString();
   const ev = health.clientEvents(since, FAILURE_EVENT_IDS);
@@ -159,19 +201,20 @@ export function readHealth(db: Db, config: HealthConfig, now: Date, probes: Heal
     ['tls', config.tlsCert, 'TLS certificate'],
     ['admin-tls', config.admin?.tlsCert, 'admin API TLS certificate'],
     ['transfer-signing', config.transfer?.signingCert, 'export signing certificate'],
+    ['publishing', publishingCertFile(config.dataDir), 'publishing certificate (wsus signing)'],
   ];
   for (const [role, file, label] of certFiles) {
     if (!file) continue;
     try {
       const validTo = probes.certificateValidTo(file);
       const c = certificateStatus(validTo, now);
-      // An expired signing certificate stops exports, not the server.
-      const status: CheckStatus = role === 'transfer-signing' && c.status === 'red' ? 'warn' : c.status;
+      // An expired signing certificate stops exports or publishing, not the server.
+      const status: CheckStatus = signingOnly(role) && c.status === 'red' ? 'warn' : c.status;
       certificates.push({ role, file, expiresAt: validTo.toISOString(), daysLeft: c.daysLeft, status });
       if (c.status === 'red') certLines.push([status, `the ${label} ${file} expired on ${validTo.toISOString()}`]);
       else if (c.status === 'warn') certLines.push(['warn', `the ${label} ${file} expires in ${c.daysLeft} day(s), on ${validTo.toISOString()}`]);
     } catch (e) {
-      const status: CheckStatus = role === 'transfer-signing' ? 'warn' : 'red';
+      const status: CheckStatus = signingOnly(role) ? 'warn' : 'red';
       certificates.push({ role, file, expiresAt: null, daysLeft: null, status, error: (e as Error).message });
       certLines.push([status, `the ${label} ${file} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`]);
     }
@@ -208,6 +251,10 @@ export function readHealth(db: Db, config: HealthConfig, now: Date, probes: Heal
       lastSuccessAt: success?.finishedAt ?? null, intervalHours: interval === null ? null : interval / 3_600_000,
     },
     content: { ...content, mode: config.sync.content, quarantinedTotal },
+    signatures: {
+      policy, byStatus, failedServed, refused,
+      failedExamples: failing.map((r) => ({ sha1Hex: r.sha1Hex, status: r.signature.status, detail: r.signature.detail, source: r.signature.source })),
+    },
     clients: { windowDays: CLIENT_WINDOW_DAYS, events: ev.events, failures: ev.failures, failureShare: share, clientsReporting: ev.clientsReporting, clientsFailing: ev.clientsFailing },
     disk,
     certificates,
