@@ -17,20 +17,16 @@ import { MAX_FOLDER_BYTES, buildCabinet } from '../src/protocol/cab/cabinet-writ
 import { CabinetFormatError } from '../src/protocol/cab/errors.js';
 import { signCabinetFile, writeSignableCabinetFile } from '../src/protocol/cab/signable-cabinet-file.js';
 import { verifyCabinet } from '../src/protocol/cab/verify-cab.js';
+import { pseudoRandomBytes } from './support/code-signing.js';
+import { HAS_OSSLSIGNCODE, osslSign, osslVerify } from './support/pe-fixture.js';
 import { issueCertificate, type IssuedCert } from './support/tsa-server.js';
 
-const hasTool = (tool: string): boolean => spawnSync(tool, ['--version']).error === undefined;
-const HAS_CABEXTRACT = hasTool('cabextract');
-const HAS_OSSLSIGNCODE = hasTool('osslsigncode');
+const HAS_CABEXTRACT = spawnSync('cabextract', ['--version']).error === undefined;
 
-/** Deterministic, partly compressible bytes. */
+/** Deterministic, partly compressible bytes: every fifth one random, letters between. */
 function sampleBytes(size: number, seed: number): Buffer {
-  const out = Buffer.alloc(size);
-  let x = seed;
-  for (let i = 0; i < size; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = i % 5 === 0 ? x >>> 24 : 0x41 + ((i >> 4) % 26);
-  }
+  const out = pseudoRandomBytes(size, seed);
+  for (let i = 0; i < size; i++) if (i % 5 !== 0) out[i] = 0x41 + ((i >> 4) % 26);
   return out;
 }
 
@@ -97,8 +93,8 @@ describe('file-based signable cabinets', () => {
 
     const checks: string[] = [];
     if (HAS_OSSLSIGNCODE) {
-      const run = spawnSync('osslsigncode', ['verify', '-in', out, '-CAfile', caFile], { encoding: 'utf8' });
-      assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+      const ossl = osslVerify(out, caFile);
+      assert.ok(ossl.ok, ossl.output);
       checks.push('osslsigncode');
     }
     if (HAS_CABEXTRACT) {
@@ -120,10 +116,8 @@ describe('file-based signable cabinets', () => {
     writeFileSync(join(dir, 'leaf.pem'), leaf.pem + root.pem);
     writeFileSync(join(dir, 'leaf.key'), leaf.keyPem);
     const signedPath = join(dir, 'by-ossl.cab');
-    const run = spawnSync('osslsigncode', ['sign', '-certs', join(dir, 'leaf.pem'), '-key', join(dir, 'leaf.key'), '-in', out, '-out', signedPath], {
-      encoding: 'utf8',
-    });
-    assert.equal(run.status, 0, `osslsigncode refused our unsigned cabinet:\n${run.stdout}\n${run.stderr}`);
+    // Throws with osslsigncode's output when it refuses our unsigned cabinet.
+    osslSign({ certPath: join(dir, 'leaf.pem'), keyPath: join(dir, 'leaf.key') }, out, signedPath);
     const result = verifyCabinet(readFileSync(signedPath), [root.pem]);
     assert.ok(result.ok, JSON.stringify(result));
     // osslsigncode keeps everything up to cbCabinet: the same digest as our own signature.

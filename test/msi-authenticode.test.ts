@@ -14,6 +14,13 @@ import { openCompoundFile } from '../src/protocol/msi/compound-file.js';
 import { decodeStreamName } from '../src/protocol/msi/msi-database.js';
 import { MsiFormatError, readMsiProperties } from '../src/protocol/msi/msi-properties.js';
 import { PositionedReader } from '../src/protocol/msi/positioned-reader.js';
+import {
+  assertAcceptedAsOsslsigncodeDoes,
+  assertEachMalformed,
+  assertKindOrNull,
+  damaged,
+  randomlyDamaged,
+} from './support/code-signing.js';
 import { HAS_MSIBUILD, HAS_WIXL, buildMsi, buildPatchLike } from './support/msi-fixture.js';
 import {
   HAS_OSSLSIGNCODE,
@@ -90,13 +97,10 @@ describe('MSI Authenticode verification (wixl + osslsigncode fixtures)', { skip:
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('accepts what osslsigncode signed, as osslsigncode verify does', async () => {
-    for (const [name, path] of Object.entries(signed)) {
-      const result = await verifyFileSignature(path, [pki.root], NOW);
+    await assertAcceptedAsOsslsigncodeDoes(signed, pki, NOW, (name, result) => {
       assert.equal(result?.kind, 'msi');
       assert.equal(result?.ok, true, `${name}: ${JSON.stringify(result)}`);
-      const ossl = osslVerify(path, pki.rootPath);
-      assert.ok(ossl.ok, `osslsigncode rejects ${name}:\n${ossl.output}`);
-    }
+    });
   });
 
   it('reports a one-byte change in a large or a small stream as digest-mismatch (osslsigncode agrees)', async () => {
@@ -138,41 +142,23 @@ describe('MSI Authenticode verification (wixl + osslsigncode fixtures)', { skip:
     const cases: Record<string, Buffer> = {
       'header only': good.subarray(0, 600),
       'cut in half': good.subarray(0, good.length >> 1),
-      'bad byte order': (() => {
-        const b = Buffer.from(good);
-        b.writeUInt16LE(0xfeff, 0x1c);
-        return b;
-      })(),
-      'directory loop': (() => {
-        const b = Buffer.from(good);
-        b.writeUInt32LE(0, rootAt + 0x4c); // the root is its own child
-        return b;
-      })(),
-      'FAT loop': (() => {
-        const b = Buffer.from(good);
+      'bad byte order': damaged(good, (b) => b.writeUInt16LE(0xfeff, 0x1c)),
+      'directory loop': damaged(good, (b) => b.writeUInt32LE(0, rootAt + 0x4c)), // the root is its own child
+      'FAT loop': damaged(good, (b) => {
         const fat = (b.readUInt32LE(0x4c) + 1) * 512;
         const first = b.readUInt32LE(0x30);
         b.writeUInt32LE(first, fat + first * 4); // the directory chain points at itself
-        return b;
-      })(),
+      }),
       'garbage after the magic': Buffer.concat([good.subarray(0, 8), Buffer.alloc(4096, 0xa5)]),
     };
-    for (const [label, bytes] of Object.entries(cases)) {
-      const result = await verifyFileSignature(writeFixture(dir, 'bad.msi', bytes), [pki.root], NOW);
-      assert.equal(result?.ok === false && result.reason, 'malformed', `${label}: ${JSON.stringify(result)}`);
-    }
+    await assertEachMalformed(dir, 'bad.msi', cases, [pki.root], NOW);
   });
 
   it('never throws on random damage to a signed package', async () => {
     const good = readFileSync(signed.dse);
-    let seed = 11;
-    const next = (): number => (seed = (seed * 1103515245 + 12345) >>> 0);
-    for (let i = 0; i < 150; i++) {
-      const bytes = Buffer.from(good);
-      // Bias towards the header and directory, where structure lives.
-      for (let n = 1 + (next() % 4); n > 0; n--) bytes[next() % (i % 2 ? 4096 : bytes.length)] = next() & 0xff;
-      const result = await verifyFileSignature(writeFixture(dir, 'fuzz.msi', bytes), [pki.root], NOW);
-      assert.ok(result === null || result.kind === 'msi');
+    // Bias towards the header and directory, where structure lives.
+    for (const bytes of randomlyDamaged(good, 11, 150, (i) => (i % 2 ? 4096 : good.length))) {
+      await assertKindOrNull(dir, 'fuzz.msi', bytes, 'msi', [pki.root], NOW);
       await readMsiProperties(join(dir, 'fuzz.msi')).catch((error: unknown) => {
         assert.ok(error instanceof MsiFormatError, String(error));
       });

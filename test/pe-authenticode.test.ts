@@ -9,6 +9,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { signableKindOf, verifyFileSignature } from '../src/protocol/authenticode/verify-file.js';
 import {
+  assertAcceptedAsOsslsigncodeDoes,
+  assertEachMalformed,
+  assertKindOrNull,
+  damaged,
+  randomlyDamaged,
+} from './support/code-signing.js';
+import {
   HAS_OSSLSIGNCODE,
   PE_LAYOUT,
   buildPeImage,
@@ -62,13 +69,10 @@ describe('PE Authenticode verification (osslsigncode-signed fixtures)', { skip: 
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('accepts what osslsigncode signed, as osslsigncode verify does', async () => {
-    for (const [name, path] of Object.entries(signed)) {
-      const result = await verifyFileSignature(path, [pki.root], NOW);
+    await assertAcceptedAsOsslsigncodeDoes(signed, pki, NOW, (name, result) => {
       assert.deepEqual(result && { kind: result.kind, ok: result.ok }, { kind: 'pe', ok: true }, `${name}: ${JSON.stringify(result)}`);
       assert.ok(result?.ok === true && result.signer.subject.includes('CN=wsus-ts test publisher'));
-      const ossl = osslVerify(path, pki.rootPath);
-      assert.ok(ossl.ok, `osslsigncode rejects ${name}:\n${ossl.output}`);
-    }
+    });
   });
 
   it('reports a one-byte change in a section as digest-mismatch (osslsigncode agrees)', async () => {
@@ -106,48 +110,23 @@ describe('PE Authenticode verification (osslsigncode-signed fixtures)', { skip: 
       'truncated signature': good.subarray(0, good.length - 100),
       'truncated headers': good.subarray(0, PE_LAYOUT.peOffset + 60),
       'bytes after the certificate table': Buffer.concat([good, Buffer.alloc(8)]),
-      'e_lfanew past the end': (() => {
-        const b = Buffer.from(good);
-        b.writeUInt32LE(0x7ffffff0, 0x3c);
-        return b;
-      })(),
-      'WIN_CERTIFICATE length overruns': (() => {
-        const b = Buffer.from(good);
-        b.writeUInt32LE(b.readUInt32LE(certDirectory + 4) + 8, b.readUInt32LE(certDirectory));
-        return b;
-      })(),
-      'unaligned certificate table': (() => {
-        const b = Buffer.from(good);
+      'e_lfanew past the end': damaged(good, (b) => b.writeUInt32LE(0x7ffffff0, 0x3c)),
+      'WIN_CERTIFICATE length overruns': damaged(good, (b) =>
+        b.writeUInt32LE(b.readUInt32LE(certDirectory + 4) + 8, b.readUInt32LE(certDirectory)),
+      ),
+      'unaligned certificate table': damaged(good, (b) => {
         b.writeUInt32LE(b.readUInt32LE(certDirectory) + 4, certDirectory);
         b.writeUInt32LE(b.readUInt32LE(certDirectory + 4) - 4, certDirectory + 4);
-        return b;
-      })(),
-      'garbage signature': (() => {
-        const b = Buffer.from(good);
-        b.fill(0x5a, b.readUInt32LE(certDirectory) + 8);
-        return b;
-      })(),
-      'unknown optional header magic': (() => {
-        const b = Buffer.from(good);
-        b.writeUInt16LE(0x107, PE_LAYOUT.peOffset + 24);
-        return b;
-      })(),
+      }),
+      'garbage signature': damaged(good, (b) => b.fill(0x5a, b.readUInt32LE(certDirectory) + 8)),
+      'unknown optional header magic': damaged(good, (b) => b.writeUInt16LE(0x107, PE_LAYOUT.peOffset + 24)),
     };
-    for (const [label, bytes] of Object.entries(cases)) {
-      const result = await verifyFileSignature(writeFixture(dir, 'bad.exe', bytes), [pki.root], NOW);
-      assert.equal(result?.ok === false && result.reason, 'malformed', `${label}: ${JSON.stringify(result)}`);
-    }
+    await assertEachMalformed(dir, 'bad.exe', cases, [pki.root], NOW);
   });
 
   it('never throws on random damage to a signed image', async () => {
-    const good = readFileSync(signed.pe32);
-    let seed = 7;
-    const next = (): number => (seed = (seed * 1103515245 + 12345) >>> 0);
-    for (let i = 0; i < 150; i++) {
-      const bytes = Buffer.from(good);
-      for (let n = 1 + (next() % 4); n > 0; n--) bytes[next() % bytes.length] = next() & 0xff;
-      const result = await verifyFileSignature(writeFixture(dir, 'fuzz.exe', bytes), [pki.root], NOW);
-      assert.ok(result === null || result.kind === 'pe');
+    for (const bytes of randomlyDamaged(readFileSync(signed.pe32), 7, 150)) {
+      await assertKindOrNull(dir, 'fuzz.exe', bytes, 'pe', [pki.root], NOW);
     }
   });
 

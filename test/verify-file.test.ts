@@ -8,10 +8,10 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import forge from 'node-forge';
 import type { AuthenticodeSigner } from '../src/protocol/authenticode/signed-data.js';
 import { verifyFileSignature } from '../src/protocol/authenticode/verify-file.js';
 import { buildCabinet, buildSignableCabinet, signCabinet } from '../src/protocol/cab/index.js';
+import { assertEachMalformed, damaged, pkiSigner, pseudoRandomBytes } from './support/code-signing.js';
 import {
   HAS_OSSLSIGNCODE,
   createSigningPki,
@@ -23,15 +23,7 @@ import {
 const NOW = new Date();
 
 /** ~3 MiB of poorly compressible bytes, so the digest spans several hash chunks. */
-function bigPayload(): Buffer {
-  const out = Buffer.alloc(3 * 1024 * 1024 + 123);
-  let x = 99;
-  for (let i = 0; i < out.length; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
+const bigPayload = (): Buffer => pseudoRandomBytes(3 * 1024 * 1024 + 123, 99);
 
 describe('verifyFileSignature on cabinets', () => {
   let dir: string;
@@ -42,10 +34,7 @@ describe('verifyFileSignature on cabinets', () => {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'verify-file-'));
     pki = createSigningPki(dir);
-    signer = {
-      certificate: forge.pki.certificateFromPem(readFileSync(pki.certPath, 'utf8')),
-      privateKey: forge.pki.privateKeyFromPem(readFileSync(pki.keyPath, 'utf8')) as forge.pki.rsa.PrivateKey,
-    };
+    signer = pkiSigner(pki);
     const files = [
       { name: 'payload.bin', data: bigPayload() },
       { name: 'readme.txt', data: Buffer.from('signed by the tests\r\n') },
@@ -96,21 +85,10 @@ describe('verifyFileSignature on cabinets', () => {
       'bytes after the signature': Buffer.concat([signed, Buffer.alloc(8)]),
       'truncated signature': signed.subarray(0, signed.length - 16),
       'truncated header': signed.subarray(0, 30),
-      'slot beyond the file': (() => {
-        const b = Buffer.from(signed);
-        b.writeUInt32LE(0xfffffff0, 48);
-        return b;
-      })(),
-      'garbage signature': (() => {
-        const b = Buffer.from(signed);
-        b.fill(0x30, b.readUInt32LE(44));
-        return b;
-      })(),
+      'slot beyond the file': damaged(signed, (b) => b.writeUInt32LE(0xfffffff0, 48)),
+      'garbage signature': damaged(signed, (b) => b.fill(0x30, b.readUInt32LE(44))),
     };
-    for (const [label, bytes] of Object.entries(cases)) {
-      const result = await verifyFileSignature(writeFixture(dir, 'bad.cab', bytes), [pki.root], NOW);
-      assert.equal(result?.ok === false && result.reason, 'malformed', `${label}: ${JSON.stringify(result)}`);
-    }
+    await assertEachMalformed(dir, 'bad.cab', cases, [pki.root], NOW);
   });
 
   it('checks a sparse 2.2 GB cabinet in bounded memory', async (t) => {

@@ -41,27 +41,10 @@ export interface PublishedRevision {
   publishedAt: string;
 }
 
-interface RawPublished {
-  update_id: string;
-  revision_number: number;
-  state: 'published' | 'expired';
-  title: string;
-  vendor: string;
-  product: string;
-  classification: string;
-  kind: string | null;
-  file_name: string | null;
-  sha1_hex: string | null;
-  size: number | null;
-  signer_thumbprint: string | null;
-  published_at: string;
-}
-
-const toRevision = (r: RawPublished): PublishedRevision => ({
-  updateId: r.update_id, revisionNumber: r.revision_number, state: r.state, title: r.title, vendor: r.vendor,
-  product: r.product, classification: r.classification, kind: r.kind, fileName: r.file_name, sha1Hex: r.sha1_hex,
-  size: r.size, signerThumbprint: r.signer_thumbprint, publishedAt: r.published_at,
-});
+/** published_revisions columns under their PublishedRevision names, so rows need no mapping. */
+const REVISION_COLUMNS = `update_id AS updateId, revision_number AS revisionNumber, state, title, vendor, product,
+  classification, kind, file_name AS fileName, sha1_hex AS sha1Hex, size, signer_thumbprint AS signerThumbprint,
+  published_at AS publishedAt`;
 
 /** The catalog's current revision of one update (any origin). */
 export interface CatalogCurrent {
@@ -77,12 +60,12 @@ export function createPublishedUpdatesStore(db: Db) {
      VALUES (@updateId, @revisionNumber, @state, @title, @vendor, @product, @classification, @kind,
        @fileName, @sha1Hex, @size, @signerThumbprint, @publishedAt)`,
   );
-  const latestQ = db.prepare<[string], RawPublished>(
-    'SELECT * FROM published_revisions WHERE update_id = ? ORDER BY revision_number DESC LIMIT 1',
+  const latestQ = db.prepare<[string], PublishedRevision>(
+    `SELECT ${REVISION_COLUMNS} FROM published_revisions WHERE update_id = ? ORDER BY revision_number DESC LIMIT 1`,
   );
   // The newest row per update: what `--list` shows.
-  const listQ = db.prepare<[], RawPublished>(
-    `SELECT p.* FROM published_revisions p
+  const listQ = db.prepare<[], PublishedRevision>(
+    `SELECT ${REVISION_COLUMNS} FROM published_revisions p
       WHERE p.revision_number = (SELECT max(q.revision_number) FROM published_revisions q WHERE q.update_id = p.update_id)
       ORDER BY p.published_at, p.update_id`,
   );
@@ -99,11 +82,10 @@ export function createPublishedUpdatesStore(db: Db) {
       insertQ.run({ ...row, updateId: row.updateId.toLowerCase() });
     },
     latest(updateId: string): PublishedRevision | undefined {
-      const r = latestQ.get(updateId.toLowerCase());
-      return r ? toRevision(r) : undefined;
+      return latestQ.get(updateId.toLowerCase());
     },
     list(): PublishedRevision[] {
-      return listQ.all().map(toRevision);
+      return listQ.all();
     },
     /** The catalog's current revision of `updateId`, whoever wrote it. */
     catalogCurrent(updateId: string): CatalogCurrent | undefined {

@@ -3,11 +3,12 @@
 // PKI (root CA → leaf with the codeSigning EKU) written as PEM files, and a
 // wrapper around `osslsigncode` for signing and verifying with it.
 
-import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import forge from 'node-forge';
+import { certificate as unsignedCertificate, keyPair } from './test-ca.js';
 
 export const HAS_OSSLSIGNCODE = spawnSync('osslsigncode', ['--version']).error === undefined;
 
@@ -93,26 +94,9 @@ export interface TestSigningPki {
   otherRootPath: string;
 }
 
-function keyPair(): { pub: forge.pki.PublicKey; priv: forge.pki.rsa.PrivateKey; pem: string } {
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return {
-    pub: forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString()),
-    priv: forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()) as forge.pki.rsa.PrivateKey,
-    pem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-  };
-}
-
+/** A certificate (O=wsus-ts tests) signed by `signer`, as PEM. */
 function certificate(cn: string, pub: forge.pki.PublicKey, issuer: string, signer: forge.pki.rsa.PrivateKey, extensions: object[]): string {
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = pub;
-  const serial = randomBytes(16);
-  serial[0] = (serial[0]! & 0x7f) | 0x01;
-  cert.serialNumber = serial.toString('hex');
-  cert.validity.notBefore = new Date(Date.now() - 3600_000);
-  cert.validity.notAfter = new Date(Date.now() + 30 * 86_400_000);
-  cert.setSubject([{ name: 'commonName', value: cn }, { name: 'organizationName', value: 'wsus-ts tests' }]);
-  cert.setIssuer([{ name: 'commonName', value: issuer }, { name: 'organizationName', value: 'wsus-ts tests' }]);
-  cert.setExtensions(extensions);
+  const cert = unsignedCertificate(cn, pub, issuer, extensions, 'wsus-ts tests');
   cert.sign(signer, forge.md.sha256.create());
   return forge.pki.certificateToPem(cert);
 }
@@ -126,15 +110,15 @@ const CA_EXTENSIONS = [
 /** A root CA and a code-signing leaf it issued, plus an unrelated root, written into `dir`. */
 export function createSigningPki(dir: string): TestSigningPki {
   const ca = keyPair();
-  const rootPem = certificate('wsus-ts test code-signing root', ca.pub, 'wsus-ts test code-signing root', ca.priv, CA_EXTENSIONS);
+  const rootPem = certificate('wsus-ts test code-signing root', ca.forgePublic, 'wsus-ts test code-signing root', ca.forgePrivate, CA_EXTENSIONS);
   const leaf = keyPair();
-  const leafPem = certificate('wsus-ts test publisher', leaf.pub, 'wsus-ts test code-signing root', ca.priv, [
+  const leafPem = certificate('wsus-ts test publisher', leaf.forgePublic, 'wsus-ts test code-signing root', ca.forgePrivate, [
     { name: 'basicConstraints', cA: false },
     { name: 'keyUsage', digitalSignature: true, critical: true },
     { name: 'extKeyUsage', codeSigning: true },
   ]);
   const other = keyPair();
-  const otherPem = certificate('unrelated root', other.pub, 'unrelated root', other.priv, CA_EXTENSIONS);
+  const otherPem = certificate('unrelated root', other.forgePublic, 'unrelated root', other.forgePrivate, CA_EXTENSIONS);
   const paths = {
     rootPath: join(dir, 'root.pem'),
     certPath: join(dir, 'leaf.pem'),
@@ -143,13 +127,13 @@ export function createSigningPki(dir: string): TestSigningPki {
   };
   writeFileSync(paths.rootPath, rootPem);
   writeFileSync(paths.certPath, leafPem);
-  writeFileSync(paths.keyPath, leaf.pem, { mode: 0o600 });
+  writeFileSync(paths.keyPath, leaf.keyPem, { mode: 0o600 });
   writeFileSync(paths.otherRootPath, otherPem);
   return { ...paths, root: new X509Certificate(rootPem), otherRoot: new X509Certificate(otherPem) };
 }
 
 /** `osslsigncode sign` with the leaf; extra arguments (e.g. -add-msi-dse, -h sha1) go before -in. */
-export function osslSign(pki: TestSigningPki, input: string, output: string, extra: string[] = []): void {
+export function osslSign(pki: Pick<TestSigningPki, 'certPath' | 'keyPath'>, input: string, output: string, extra: string[] = []): void {
   const run = spawnSync(
     'osslsigncode',
     ['sign', '-certs', pki.certPath, '-key', pki.keyPath, ...extra, '-in', input, '-out', output],

@@ -11,7 +11,8 @@ export interface TestPki {
   keyPem: string;
 }
 
-function keyPair(): { forgePublic: forge.pki.PublicKey; forgePrivate: forge.pki.rsa.PrivateKey; keyPem: string } {
+/** A fresh RSA-2048 key pair: forge's view of it for building certificates, and the private key as PKCS#8 PEM. */
+export function keyPair(): { forgePublic: forge.pki.PublicKey; forgePrivate: forge.pki.rsa.PrivateKey; keyPem: string } {
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   return {
     forgePublic: forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString()),
@@ -20,7 +21,14 @@ function keyPair(): { forgePublic: forge.pki.PublicKey; forgePrivate: forge.pki.
   };
 }
 
-function certificate(subject: string, publicKey: forge.pki.PublicKey, issuer: string, extensions: object[]): forge.pki.Certificate {
+/** An unsigned certificate valid from an hour ago for 30 days, with a random positive serial; `organization` adds O= to both names. */
+export function certificate(
+  subject: string,
+  publicKey: forge.pki.PublicKey,
+  issuer: string,
+  extensions: object[],
+  organization?: string,
+): forge.pki.Certificate {
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKey;
   const serial = randomBytes(16);
@@ -28,8 +36,9 @@ function certificate(subject: string, publicKey: forge.pki.PublicKey, issuer: st
   cert.serialNumber = serial.toString('hex');
   cert.validity.notBefore = new Date(Date.now() - 3600_000);
   cert.validity.notAfter = new Date(Date.now() + 30 * 86_400_000);
-  cert.setSubject([{ name: 'commonName', value: subject }]);
-  cert.setIssuer([{ name: 'commonName', value: issuer }]);
+  const org = organization === undefined ? [] : [{ name: 'organizationName', value: organization }];
+  cert.setSubject([{ name: 'commonName', value: subject }, ...org]);
+  cert.setIssuer([{ name: 'commonName', value: issuer }, ...org]);
   cert.setExtensions(extensions);
   return cert;
 }

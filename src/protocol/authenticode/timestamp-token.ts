@@ -10,10 +10,19 @@
 // Whether the TSA is trusted at the returned time is verify-signed-data.ts's job.
 
 import { X509Certificate, createHash, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
-import forge from 'node-forge';
-
-const { asn1 } = forge;
-type Asn1 = forge.asn1.Asn1;
+import {
+  CTX,
+  SIGNATURE_ALGORITHMS,
+  T,
+  U,
+  certificateTbs,
+  derOf,
+  derReader,
+  hasIssuerAndSerial,
+  isContext,
+  strictFromDer,
+  type Asn1,
+} from './der-reader.js';
 
 export const TIMESTAMP_OID = {
   rfc3161Countersignature: '1.3.6.1.4.1.311.3.3.1',
@@ -26,23 +35,6 @@ export const TIMESTAMP_OID = {
   timeStampingEku: '1.3.6.1.5.5.7.3.8',
 } as const;
 
-/** Digest algorithm OIDs accepted in tokens and countersignatures, by node:crypto name. */
-export const TIMESTAMP_DIGESTS: Record<string, string> = {
-  '1.3.14.3.2.26': 'sha1',
-  '2.16.840.1.101.3.4.2.1': 'sha256',
-  '2.16.840.1.101.3.4.2.2': 'sha384',
-  '2.16.840.1.101.3.4.2.3': 'sha512',
-};
-const SIGNATURE_ALGORITHMS = new Set([
-  '1.2.840.113549.1.1.1',
-  '1.2.840.113549.1.1.5',
-  '1.2.840.113549.1.1.11',
-  '1.2.840.113549.1.1.12',
-  '1.2.840.113549.1.1.13',
-  '1.2.840.10045.4.3.2',
-  '1.2.840.10045.4.3.3',
-  '1.2.840.10045.4.3.4',
-]);
 /** A token is a few KiB; anything near this is not one. */
 const MAX_TOKEN_BYTES = 256 * 1024;
 
@@ -53,52 +45,21 @@ export class TimestampError extends Error {
 
 const bad = (why: string): TimestampError => new TimestampError(why);
 
-// ---- strict forge helpers (each throws TimestampError on a shape mismatch) ----
+// ---- strict forge helpers (der-reader.ts; each throws TimestampError on a shape mismatch) ----
 
-const U = asn1.Class.UNIVERSAL;
-const CTX = asn1.Class.CONTEXT_SPECIFIC;
-const T = asn1.Type;
-
-/** forge's reader with the options its typings omit: strict, whole input, BIT STRINGs left opaque. */
+/** forge's strict reader over a bounded input; TimestampError when too large or not DER. */
 export function strictDer(bytes: Uint8Array, what: string): Asn1 {
   if (bytes.length > MAX_TOKEN_BYTES) throw bad(`${what} is too large`);
   try {
-    return (asn1.fromDer as unknown as (b: string, o: object) => Asn1)(Buffer.from(bytes).toString('binary'), {
-      strict: true,
-      parseAllBytes: true,
-      decodeBitStrings: false,
-    });
+    return strictFromDer(bytes);
   } catch (error) {
     throw bad(`${what} is not valid DER: ${(error as Error).message}`);
   }
 }
 
-export function kids(node: Asn1 | undefined, what: string): Asn1[] {
-  if (!node || !node.constructed || !Array.isArray(node.value)) throw bad(`${what}: expected a constructed element`);
-  return node.value as Asn1[];
-}
-
-export function tagged(node: Asn1 | undefined, tagClass: number, type: number, what: string): Asn1 {
-  if (!node || node.tagClass !== tagClass || node.type !== type) throw bad(`${what}: unexpected element`);
-  return node;
-}
-
-export function prim(node: Asn1 | undefined, type: number, what: string): Buffer {
-  const n = tagged(node, U, type, what);
-  if (n.constructed || typeof n.value !== 'string') throw bad(`${what}: expected a primitive element`);
-  return Buffer.from(n.value, 'binary');
-}
-
-export const oidAt = (node: Asn1 | undefined, what: string): string =>
-  asn1.derToOid(prim(node, T.OID, what).toString('binary'));
-export const derBytes = (node: Asn1): Buffer => Buffer.from(asn1.toDer(node).getBytes(), 'binary');
-
-export function digestNameAt(algorithmIdentifier: Asn1 | undefined, what: string): string {
-  const id = oidAt(kids(algorithmIdentifier, what)[0], what);
-  const name = TIMESTAMP_DIGESTS[id];
-  if (!name) throw bad(`${what}: unsupported digest algorithm ${id}`);
-  return name;
-}
+const reader = derReader(bad);
+export const { children: kids, expect: tagged, primitive: prim, oid: oidAt, digestName: digestNameAt } = reader;
+export const derBytes = derOf;
 
 /** GeneralizedTime as RFC 3161/5280 require it: UTC ("Z"), optional fraction without trailing zeros. */
 export function generalizedTime(text: string, what: string): Date {
@@ -153,7 +114,7 @@ function parseSigner(node: Asn1, what: string): ParsedSigner {
   const signatureAlgorithm = oidAt(kids(fields[i++], `${what}.signatureAlgorithm`)[0], `${what}.signatureAlgorithm`);
   if (!SIGNATURE_ALGORITHMS.has(signatureAlgorithm)) throw bad(`${what}: unsupported signature algorithm ${signatureAlgorithm}`);
   const signature = prim(fields[i++], T.OCTETSTRING, `${what}.signature`);
-  if (fields[i]?.tagClass === CTX && fields[i].type === 1) i++;
+  if (isContext(fields[i], 1)) i++;
   if (fields.length !== i) throw bad(`${what}: unexpected elements`);
 
   const single = new Map<string, Asn1>();
@@ -183,11 +144,11 @@ function parseSigner(node: Asn1, what: string): ParsedSigner {
   };
 }
 
-function certificateId(cert: X509Certificate): { issuer: Buffer; serial: Buffer; keyId?: Buffer } {
-  const tbs = kids(kids(strictDer(cert.raw, 'certificate'), 'Certificate')[0], 'tbsCertificate');
-  const v = tbs[0].tagClass === CTX ? 1 : 0;
+/** The certificate's subjectKeyIdentifier, if any. */
+function subjectKeyId(cert: X509Certificate): Buffer | undefined {
+  const { tbs } = certificateTbs(cert);
   let keyId: Buffer | undefined;
-  const extensions = tbs.find((n) => n.tagClass === CTX && n.type === 3);
+  const extensions = tbs.find((n) => isContext(n, 3));
   if (extensions) {
     for (const ext of kids(kids(extensions, 'extensions')[0], 'extensions')) {
       const parts = kids(ext, 'extension');
@@ -197,13 +158,13 @@ function certificateId(cert: X509Certificate): { issuer: Buffer; serial: Buffer;
       }
     }
   }
-  return { serial: prim(tbs[v], T.INTEGER, 'serialNumber'), issuer: derBytes(tbs[v + 2]), keyId };
+  return keyId;
 }
 
 function matches(cert: X509Certificate, sid: SignerId): boolean {
+  if (!('keyId' in sid)) return hasIssuerAndSerial(cert, sid);
   try {
-    const id = certificateId(cert);
-    return 'keyId' in sid ? id.keyId !== undefined && id.keyId.equals(sid.keyId) : id.issuer.equals(sid.issuer) && id.serial.equals(sid.serial);
+    return subjectKeyId(cert)?.equals(sid.keyId) === true;
   } catch {
     return false;
   }
@@ -256,19 +217,14 @@ export function parseTimeStampToken(der: Uint8Array): ParsedTimeStampToken {
   const [eType, eWrapped] = kids(tagged(fields[i++], U, T.SEQUENCE, 'encapContentInfo'), 'encapContentInfo');
   if (oidAt(eType, 'eContentType') !== TIMESTAMP_OID.tstInfo) throw bad('TimeStampToken content is not a TSTInfo');
   const tstInfo = prim(kids(tagged(eWrapped, CTX, 0, 'eContent'), 'eContent')[0], T.OCTETSTRING, 'eContent');
-  const certificates: X509Certificate[] = [];
-  if (fields[i]?.tagClass === CTX && fields[i].type === 0) {
-    for (const cert of kids(fields[i++], 'certificates')) {
-      if (cert.tagClass !== U || cert.type !== T.SEQUENCE) continue;
-      try {
-        certificates.push(new X509Certificate(derBytes(cert)));
-      } catch {
-        throw bad('TimeStampToken carries an unparseable certificate');
-      }
-      if (certificates.length > 32) throw bad('TimeStampToken carries too many certificates');
-    }
-  }
-  if (fields[i]?.tagClass === CTX && fields[i].type === 1) i++;
+  const certificates = isContext(fields[i], 0)
+    ? reader.certificateSet(fields[i++], 'certificates', {
+        max: 32,
+        unparseable: 'TimeStampToken carries an unparseable certificate',
+        tooMany: 'TimeStampToken carries too many certificates',
+      })
+    : [];
+  if (isContext(fields[i], 1)) i++;
   const signers = kids(tagged(fields[i++], U, T.SET, 'signerInfos'), 'signerInfos');
   if (fields.length !== i) throw bad('TimeStampToken: unexpected elements after signerInfos');
   if (signers.length !== 1) throw bad('TimeStampToken must have exactly one SignerInfo');

@@ -27,6 +27,7 @@ import { peAuthenticodeDigest, peSignature } from './pe-authenticode.js';
 import { looksLikePe, readPeLayout } from './pe-image.js';
 import {
   AuthenticodeVerifyError,
+  type AuthenticodeFailure,
   parseAuthenticodeSignedData,
   verifyParsedSignedData,
   type VerifiedSigner,
@@ -34,14 +35,7 @@ import {
 
 export type SignableKind = 'pe' | 'cab' | 'msi';
 
-export type SignatureFailure =
-  | 'unsigned'
-  | 'malformed'
-  | 'digest-mismatch'
-  | 'bad-signature'
-  | 'untrusted'
-  | 'expired'
-  | 'not-code-signing';
+export type SignatureFailure = 'unsigned' | AuthenticodeFailure;
 
 export type FileSignatureCheck =
   | { kind: SignableKind; ok: true; signer: { subject: string; thumbprintSha1: string }; timestampedAt?: Date }

@@ -15,12 +15,9 @@
 // (VerifiedSigner.timestampIgnored says why it was not used).
 
 import { X509Certificate, createHash, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
-import forge from 'node-forge';
+import { CTX, SIGNATURE_ALGORITHMS, T, U, derOf, derReader, hasIssuerAndSerial, isContext, strictFromDer, type Asn1 } from './der-reader.js';
 import { OID } from './signed-data.js';
 import { TIMESTAMP_OID, TimestampError, checkTimestampEvidence } from './timestamp-token.js';
-
-const { asn1 } = forge;
-type Asn1 = forge.asn1.Asn1;
 
 export type AuthenticodeFailure =
   | 'malformed'
@@ -47,25 +44,6 @@ const MAX_CHAIN = 8;
 const CODE_SIGNING_EKU = '1.3.6.1.5.5.7.3.3';
 /** A timestamp later than `at` by more than this is not believed. */
 const TIMESTAMP_FUTURE_SKEW_MS = 5 * 60_000;
-
-/** Digest algorithm OIDs we accept, by node:crypto name. */
-const DIGESTS: Record<string, string> = {
-  '1.3.14.3.2.26': 'sha1',
-  [OID.sha256]: 'sha256',
-  '2.16.840.1.101.3.4.2.2': 'sha384',
-  '2.16.840.1.101.3.4.2.3': 'sha512',
-};
-/** Signature algorithms a SignerInfo may name (RSA, plain or with a hash; ECDSA). */
-const SIGNATURE_ALGORITHMS = new Set([
-  OID.rsaEncryption,
-  '1.2.840.113549.1.1.5',
-  '1.2.840.113549.1.1.11',
-  '1.2.840.113549.1.1.12',
-  '1.2.840.113549.1.1.13',
-  '1.2.840.10045.4.3.2',
-  '1.2.840.10045.4.3.3',
-  '1.2.840.10045.4.3.4',
-]);
 
 export interface SpcIndirectData {
   /** SpcAttributeTypeAndOptionalValue type, e.g. spcCabData or spcPeImageData. */
@@ -151,46 +129,8 @@ export function derElementLength(bytes: Uint8Array): number {
   return top.next;
 }
 
-// ---- forge node helpers; each throws `malformed` on a shape mismatch ----
-
-const U = asn1.Class.UNIVERSAL;
-const CTX = asn1.Class.CONTEXT_SPECIFIC;
-const T = asn1.Type;
-
-function children(node: Asn1 | undefined, what: string): Asn1[] {
-  if (!node || !node.constructed || !Array.isArray(node.value)) throw malformed(`${what}: expected a constructed element`);
-  return node.value as Asn1[];
-}
-
-function expect(node: Asn1 | undefined, tagClass: number, type: number, what: string): Asn1 {
-  if (!node || node.tagClass !== tagClass || node.type !== type) throw malformed(`${what}: unexpected element`);
-  return node;
-}
-
-function primitive(node: Asn1 | undefined, type: number, what: string): string {
-  const n = expect(node, U, type, what);
-  if (n.constructed || typeof n.value !== 'string') throw malformed(`${what}: expected a primitive element`);
-  return n.value;
-}
-
-/** forge's reader with the options its typings omit: strict, whole input, BIT STRINGs left opaque. */
-const fromDer = (bytes: string): Asn1 =>
-  (asn1.fromDer as unknown as (b: string, o: object) => Asn1)(bytes, {
-    strict: true,
-    parseAllBytes: true,
-    decodeBitStrings: false,
-  });
-
-const oidOf = (node: Asn1 | undefined, what: string): string => asn1.derToOid(primitive(node, T.OID, what));
-const bytesOf = (s: string): Buffer => Buffer.from(s, 'binary');
-const derOf = (node: Asn1): Buffer => Buffer.from(asn1.toDer(node).getBytes(), 'binary');
-
-function digestName(algorithmIdentifier: Asn1 | undefined, what: string): string {
-  const id = oidOf(children(algorithmIdentifier, what)[0], what);
-  const name = DIGESTS[id];
-  if (!name) throw malformed(`${what}: unsupported digest algorithm ${id}`);
-  return name;
-}
+// forge node helpers (der-reader.ts); each throws `malformed` on a shape mismatch.
+const { children, expect, primitive, oid: oidOf, digestName, certificateSet } = derReader(malformed);
 
 /** Parses a DER ContentInfo(SignedData) carrying an SpcIndirectDataContent; trailing zero padding is allowed. */
 export function parseAuthenticodeSignedData(input: Uint8Array): ParsedSignedData {
@@ -207,7 +147,7 @@ function parseUnchecked(input: Uint8Array): ParsedSignedData {
   const all = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   const length = derElementLength(all);
   if (!all.subarray(length).every((b) => b === 0)) throw malformed('non-zero bytes after the SignedData');
-  const root = fromDer(all.toString('binary', 0, length));
+  const root = strictFromDer(all.subarray(0, length));
 
   const [contentType, wrapped] = children(root, 'ContentInfo');
   if (oidOf(contentType, 'ContentInfo.contentType') !== OID.signedData) throw malformed('not a PKCS#7 SignedData');
@@ -233,20 +173,14 @@ function parseUnchecked(input: Uint8Array): ParsedSignedData {
   const indirectDer = derOf(indirectNode);
   const contentValue = indirectDer.subarray(headerLength(indirectDer));
 
-  const certificates: X509Certificate[] = [];
-  if (fields[i]?.tagClass === CTX && fields[i].type === 0) {
-    for (const cert of children(fields[i++], 'SignedData.certificates')) {
-      // Only X.509 certificates (SEQUENCE); other CertificateChoices are skipped.
-      if (cert.tagClass !== U || cert.type !== T.SEQUENCE) continue;
-      try {
-        certificates.push(new X509Certificate(derOf(cert)));
-      } catch {
-        throw malformed('unparseable certificate in SignedData');
-      }
-      if (certificates.length > 64) throw malformed('too many certificates');
-    }
-  }
-  if (fields[i]?.tagClass === CTX && fields[i].type === 1) i++; // crls, unused
+  const certificates = isContext(fields[i], 0)
+    ? certificateSet(fields[i++], 'SignedData.certificates', {
+        max: 64,
+        unparseable: 'unparseable certificate in SignedData',
+        tooMany: 'too many certificates',
+      })
+    : [];
+  if (isContext(fields[i], 1)) i++; // crls, unused
   const signerInfos = children(expect(fields[i++], U, T.SET, 'SignedData.signerInfos'), 'SignedData.signerInfos');
   if (fields.length !== i) throw malformed('unexpected elements after signerInfos');
   if (signerInfos.length !== 1) throw malformed('Authenticode requires exactly one SignerInfo');
@@ -259,7 +193,7 @@ function parseIndirect(node: Asn1): SpcIndirectData {
   const dataType = oidOf(children(expect(data, U, T.SEQUENCE, 'SpcAttributeTypeAndOptionalValue'), 'data')[0], 'data.type');
   const [algorithm, digest] = children(expect(digestInfo, U, T.SEQUENCE, 'DigestInfo'), 'DigestInfo');
   const digestAlgorithm = digestName(algorithm, 'DigestInfo.digestAlgorithm');
-  const bytes = bytesOf(primitive(digest, T.OCTETSTRING, 'DigestInfo.digest'));
+  const bytes = primitive(digest, T.OCTETSTRING, 'DigestInfo.digest');
   if (bytes.length !== createHash(digestAlgorithm).digest().length) throw malformed('DigestInfo.digest has the wrong size');
   return { dataType, digestAlgorithm, digest: bytes };
 }
@@ -270,7 +204,7 @@ function parseSignerInfo(node: Asn1): ParsedSignedData['signer'] {
   primitive(fields[i++], T.INTEGER, 'SignerInfo.version');
   const [issuer, serial] = children(expect(fields[i++], U, T.SEQUENCE, 'issuerAndSerialNumber'), 'issuerAndSerialNumber');
   expect(issuer, U, T.SEQUENCE, 'issuer');
-  const serialBytes = bytesOf(primitive(serial, T.INTEGER, 'serialNumber'));
+  const serialBytes = primitive(serial, T.INTEGER, 'serialNumber');
   const digestAlgorithm = digestName(fields[i++], 'SignerInfo.digestAlgorithm');
   const attributesNode = expect(fields[i++], CTX, 0, 'SignerInfo.authenticatedAttributes');
   const attributes = children(attributesNode, 'authenticatedAttributes');
@@ -278,9 +212,9 @@ function parseSignerInfo(node: Asn1): ParsedSignedData['signer'] {
   if (!SIGNATURE_ALGORITHMS.has(encryptionAlgorithm)) {
     throw malformed(`unsupported signature algorithm ${encryptionAlgorithm}`);
   }
-  const signature = bytesOf(primitive(fields[i++], T.OCTETSTRING, 'encryptedDigest'));
+  const signature = primitive(fields[i++], T.OCTETSTRING, 'encryptedDigest');
   const unsignedAttributes: { type: string; values: Buffer[] }[] = [];
-  if (fields[i]?.tagClass === CTX && fields[i].type === 1) {
+  if (isContext(fields[i], 1)) {
     for (const attribute of children(fields[i++], 'unauthenticatedAttributes')) {
       const [type, values] = children(expect(attribute, U, T.SEQUENCE, 'Attribute'), 'Attribute');
       const valueList = children(expect(values, U, T.SET, 'Attribute.values'), 'Attribute.values');
@@ -298,7 +232,7 @@ function parseSignerInfo(node: Asn1): ParsedSignedData['signer'] {
     if (id === OID.messageDigest || id === OID.contentType) {
       if (valueList.length !== 1) throw malformed(`attribute ${id} must have one value`);
       if ((id === OID.messageDigest ? messageDigest : contentType) !== undefined) throw malformed(`duplicate attribute ${id}`);
-      if (id === OID.messageDigest) messageDigest = bytesOf(primitive(valueList[0], T.OCTETSTRING, 'messageDigest'));
+      if (id === OID.messageDigest) messageDigest = primitive(valueList[0], T.OCTETSTRING, 'messageDigest');
       else contentType = oidOf(valueList[0], 'contentType');
     }
   }
@@ -318,17 +252,6 @@ function headerLength(encoded: Buffer): number {
 }
 
 // ---- certificate helpers ----
-
-/** The DER issuer Name and serialNumber INTEGER content of a certificate. */
-function issuerAndSerial(cert: X509Certificate): { issuer: Buffer; serial: Buffer } {
-  const certificate = fromDer(cert.raw.toString('binary'));
-  const tbs = children(children(certificate, 'Certificate')[0], 'tbsCertificate');
-  const hasVersion = tbs[0].tagClass === CTX;
-  return {
-    serial: bytesOf(primitive(tbs[hasVersion ? 1 : 0], T.INTEGER, 'serialNumber')),
-    issuer: derOf(tbs[hasVersion ? 3 : 2]),
-  };
-}
 
 const sameCert = (a: X509Certificate, b: X509Certificate): boolean => a.raw.equals(b.raw);
 
@@ -373,14 +296,7 @@ export function verifyParsedSignedData(
     throw new AuthenticodeVerifyError('digest-mismatch', 'messageDigest does not match the SpcIndirectDataContent');
   }
 
-  const leaf = [...trust, ...parsed.certificates].find((cert) => {
-    try {
-      const id = issuerAndSerial(cert);
-      return id.issuer.equals(signer.issuer) && id.serial.equals(signer.serial);
-    } catch {
-      return false;
-    }
-  });
+  const leaf = [...trust, ...parsed.certificates].find((cert) => hasIssuerAndSerial(cert, signer));
   if (!leaf) throw new AuthenticodeVerifyError('untrusted', 'the signer certificate is not in the SignedData');
   let signatureOk = false;
   try {
