@@ -215,6 +215,20 @@ test('--timestamp-url: the CAB carries an RFC 3161 timestamp, still accepted by 
     assert.equal(v.status, 0, `${v.stdout}\n${v.stderr}`);
     assert.match(`${v.stdout}${v.stderr}`, /Timestamp/i);
 
+    // publishingTimestampUrl in config.json is the default when the flag is absent.
+    const configFile = join(data, 'config.json');
+    const previousConfig = existsSync(configFile) ? readFileSync(configFile, 'utf8') : undefined;
+    writeFileSync(configFile, JSON.stringify({ ...(previousConfig ? JSON.parse(previousConfig) as object : {}), publishingTimestampUrl: tsa.url }));
+    try {
+      const byConfig = await runCli(['publish', exe, '--manifest', writeJson('ts3.json', exeManifest({ title: 'Timestamped by config' })), '--data', data, '--json']);
+      assert.equal(byConfig.status, 0, byConfig.stderr);
+      assert.equal((JSON.parse(byConfig.stdout) as { timestamped: boolean }).timestamped, true);
+      assert.equal(tsa.requests, 2, 'the configured TSA was asked');
+    } finally {
+      if (previousConfig === undefined) rmSync(configFile, { force: true });
+      else writeFileSync(configFile, previousConfig);
+    }
+
     // An unreachable timestamp server fails the publish (exit 1) and leaves nothing behind.
     const before = snapshot();
     const down = await runCli(['publish', exe, '--manifest', writeJson('ts2.json', exeManifest()), '--timestamp-url', 'http://127.0.0.1:9/', '--data', data]);

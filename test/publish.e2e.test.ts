@@ -12,7 +12,7 @@ import { productCategoryId, vendorCategoryId } from '../src/core/publishing/cate
 import { cliFor, runCli } from './support/admin-cli.js';
 import { downstreamOf, startNode, type ChainNode } from './support/sync-chain.js';
 import { WuaClient } from './support/wua-client.js';
-import { buildMsi, exeManifest, HAS_WIXL, msiManifest, tinyExe } from './support/publish-fixtures.js';
+import { buildConsoleMsi, exeManifest, HAS_WIXL, msiManifest, tinyExe } from './support/publish-fixtures.js';
 
 // The issue's "done when", end to end with real processes and a real server: a publishing
 // certificate is created and exported, an EXE and an MSI are published with manifests and
@@ -73,7 +73,7 @@ describe('wsus publish, end to end', () => {
     P = await startNode('P', {});
     data = P.config.dataDir;
     writeFileSync(exePath, tinyExe('contoso agent 7.2'));
-    const msiBytes = buildMsi();
+    const msiBytes = buildConsoleMsi();
     if (msiBytes) writeFileSync(msiPath, msiBytes);
   });
   after(async () => {

@@ -69,6 +69,8 @@ export interface ServerConfig {
   contentOrphanGraceHours: number;
   /** Authenticode checks of content on ingest, per source (upstream, import, published) */
   contentSignatures: ContentSignaturesConfig;
+  /** RFC 3161 time-stamping authority `wsus publish` uses when --timestamp-url is not given */
+  publishingTimestampUrl: string | null;
   /** TLS listener for the SOAP services; null = no HTTPS */
   httpsPort: number | null;
   tlsCert: string | null;
@@ -149,6 +151,14 @@ export function loadConfig(overrides: Raw = {}, env: NodeJS.ProcessEnv = process
   return validate(raw, dataDir, env);
 }
 
+/** An optional absolute http(s) URL setting. */
+function httpUrl(key: string, v: unknown, problems: string[]): string | null {
+  if (v === undefined || v === null || v === '') return null;
+  if (typeof v === 'string' && /^https?:\/\/[^\s]+$/i.test(v)) return v;
+  problems.push(`${key} must be an http:// or https:// URL (got ${JSON.stringify(v)})`);
+  return null;
+}
+
 function stripUndefined(o: Raw): Raw {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
@@ -156,7 +166,7 @@ function stripUndefined(o: Raw): Raw {
 const KNOWN = new Set([
   'dataDir', 'databaseFile', 'host', 'httpPort', 'contentPort', 'targetingMode', 'pageSize',
   'maxExtendedUpdatesPerRequest', 'cookieLifetimeSeconds', 'packageServerShare', 'seedDemoCatalog', 'logLevel', 'limits',
-  'contentDir', 'selfUpdateDir', 'downloadFromMicrosoft', 'contentOrphanGraceHours', 'contentSignatures', 'httpsPort', 'tlsCert', 'tlsKey', 'requireHttps',
+  'contentDir', 'selfUpdateDir', 'downloadFromMicrosoft', 'contentOrphanGraceHours', 'contentSignatures', 'publishingTimestampUrl', 'httpsPort', 'tlsCert', 'tlsKey', 'requireHttps',
   'sync', 'upstreamRole',
   'transfer', 'notifications',
   'admin',
@@ -216,6 +226,7 @@ export function validate(raw: Raw, dataDir: string, env: NodeJS.ProcessEnv = pro
     downloadFromMicrosoft: bool('downloadFromMicrosoft', sync.content === 'none'),
     contentOrphanGraceHours: int('contentOrphanGraceHours', 24, 0, 24 * 365),
     contentSignatures: validateContentSignaturesConfig(raw.contentSignatures, problems),
+    publishingTimestampUrl: httpUrl('publishingTimestampUrl', raw.publishingTimestampUrl, problems),
     httpsPort: raw.httpsPort === undefined || raw.httpsPort === null
       ? (raw.tlsCert !== undefined && raw.tlsKey !== undefined ? 8531 : null)
       : int('httpsPort', 8531, 0, 65535),

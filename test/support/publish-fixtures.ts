@@ -1,7 +1,7 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildMsi, HAS_WIXL } from './msi-fixture.js';
 
 // Payloads and manifests for the `wsus publish` tests (publish-cli.test.ts, publish.e2e.test.ts).
 
@@ -62,39 +62,20 @@ export function msiManifest(over: Record<string, unknown> = {}): Record<string, 
   };
 }
 
-export const HAS_WIXL = spawnSync('wixl', ['--version']).error === undefined;
+export { HAS_WIXL };
 
 export const MSI_PRODUCT_CODE = '{5C2A8F0E-3D1B-4E7A-9F60-2B8C4D1E7A31}';
 export const MSI_VERSION = '3.1.0';
 
 /** A small real MSI built with wixl (msitools); undefined when wixl is absent. */
-export function buildMsi(): Buffer | undefined {
+export function buildConsoleMsi(): Buffer | undefined {
   if (!HAS_WIXL) return undefined;
   const dir = mkdtempSync(join(tmpdir(), 'wsus-msi-'));
   try {
-    writeFileSync(join(dir, 'console.txt'), 'Contoso console payload\n');
-    writeFileSync(join(dir, 'p.wxs'), `<?xml version="1.0" encoding="utf-8"?>
-<Wix xmlns="http://schemas.microsoft.com/wix/2006/wi">
-  <Product Id="${MSI_PRODUCT_CODE}" Name="Contoso Console" Language="1033" Version="${MSI_VERSION}" Manufacturer="Contoso"
-           UpgradeCode="{8E4D2B7A-61C3-4F0B-A5D9-3C7E1F2A9B40}">
-    <Package InstallerVersion="200" Compressed="yes" Comments="wsus-ts publish test"/>
-    <Media Id="1" Cabinet="c.cab" EmbedCab="yes"/>
-    <Directory Id="TARGETDIR" Name="SourceDir">
-      <Directory Id="ProgramFilesFolder">
-        <Directory Id="INSTALLDIR" Name="ContosoConsole">
-          <Component Id="Main" Guid="{0B6F3E2D-9A41-4C58-8D27-E1F5A3C6B902}">
-            <File Id="ConsoleTxt" Name="console.txt" Source="console.txt"/>
-          </Component>
-        </Directory>
-      </Directory>
-    </Directory>
-    <Feature Id="All" Level="1"><ComponentRef Id="Main"/></Feature>
-  </Product>
-</Wix>
-`);
-    const r = spawnSync('wixl', ['-o', join(dir, 'console.msi'), join(dir, 'p.wxs')], { cwd: dir, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`wixl failed: ${r.stderr}`);
-    return readFileSync(join(dir, 'console.msi'));
+    return readFileSync(buildMsi(dir, 'console', {
+      productCode: MSI_PRODUCT_CODE, upgradeCode: '{8E4D2B7A-61C3-4F0B-A5D9-3C7E1F2A9B40}', version: MSI_VERSION,
+      name: 'Contoso Console', manufacturer: 'Contoso',
+    }));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

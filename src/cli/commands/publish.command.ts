@@ -24,7 +24,8 @@ wsus publish --list [--json]
   offered to clients like any synchronized update once approved. The manifest (JSON) describes
   title, vendor, product, classification, applicability and install command; flags override it.
   MSI/MSP product code and version are read from the package when the manifest lacks them.
-  --timestamp-url adds an RFC 3161 timestamp so the signature outlives the certificate.
+  --timestamp-url (default: config publishingTimestampUrl) adds an RFC 3161 timestamp so the
+  signature outlives the certificate.
   --revise publishes a new revision of an update published here; --expire withdraws one.
   Safe while the server runs (same --data DIR). Exit 0 published, 2 refused (manifest, flags,
   payload or certificate), 1 failed. Nothing is published unless every step succeeds.
@@ -147,7 +148,7 @@ export async function publishCommand(argv: string[], io: PublishIo = stdio): Pro
         manifest,
         overrides: overridesOf(args),
         ...(flag(args, 'revise') !== undefined ? { revise: flag(args, 'revise')! } : {}),
-        ...(timestampUrl ? { timestampUrl } : {}),
+        ...(timestampUrl ?? ctx.config.publishingTimestampUrl ? { timestampUrl: timestampUrl ?? ctx.config.publishingTimestampUrl! } : {}),
         onProgress: (phase, done, total) => {
           if (total >= PROGRESS_FROM_BYTES || (phase === 'sign' && progressShown)) {
             progressShown = true;

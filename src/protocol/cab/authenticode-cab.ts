@@ -60,17 +60,25 @@ export function cabinetAuthenticodeDigest(cab: Uint8Array, algorithm = 'sha256')
     .digest();
 }
 
+/** The SignedData over a cabinet's Authenticode digest (SpcIndirectData of type spcCabData). */
+export function cabinetSignedData(digest: Uint8Array, signer: AuthenticodeSigner, signingTime?: Date): Buffer {
+  return signIndirectData(spcIndirectDataContent(OID.spcCabData, obsoleteSpcLink(), digest), signer, signingTime);
+}
+
+/** osslsigncode and signtool pad the blob with zeros to 8 bytes and record the padded size. */
+export function padSignatureBlob(signature: Uint8Array): Buffer {
+  const padded = Buffer.alloc(Math.ceil(signature.length / 8) * 8);
+  padded.set(signature);
+  return padded;
+}
+
 /**
  * Signs a cabinet made by buildSignableCabinet (any existing signature is
  * replaced) and returns the cabinet with its SignedData appended.
  */
 export function signCabinet(cab: Uint8Array, signer: AuthenticodeSigner, signingTime?: Date): Buffer {
   const unsigned = Buffer.from(cab.subarray(0, requireSignable(Buffer.from(cab)).readUInt32LE(8)));
-  const indirect = spcIndirectDataContent(OID.spcCabData, obsoleteSpcLink(), cabinetAuthenticodeDigest(unsigned));
-  const signature = signIndirectData(indirect, signer, signingTime);
-  // osslsigncode and signtool pad the blob with zeros to 8 bytes and record the padded size.
-  const padded = Buffer.alloc(Math.ceil(signature.length / 8) * 8);
-  signature.copy(padded);
+  const padded = padSignatureBlob(cabinetSignedData(cabinetAuthenticodeDigest(unsigned), signer, signingTime));
   unsigned.writeUInt32LE(unsigned.length, SLOT_OFFSET_AT);
   unsigned.writeUInt32LE(padded.length, SLOT_SIZE_AT);
   return Buffer.concat([unsigned, padded]);

@@ -9,14 +9,8 @@
 
 import { randomBytes, createHash } from 'node:crypto';
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
-import {
-  OID,
-  obsoleteSpcLink,
-  signIndirectData,
-  spcIndirectDataContent,
-  type AuthenticodeSigner,
-} from '../authenticode/signed-data.js';
-import { requireSignable } from './authenticode-cab.js';
+import type { AuthenticodeSigner } from '../authenticode/signed-data.js';
+import { cabinetSignedData, padSignatureBlob, requireSignable } from './authenticode-cab.js';
 import { cabinetChecksum } from './cabinet-reader.js';
 import { CAB_FRAME_BYTES, MAX_FOLDER_BYTES, TYPE_COMPRESS_MSZIP, mszipBlock } from './cabinet-writer.js';
 import { CabinetFormatError } from './errors.js';
@@ -280,13 +274,10 @@ export async function signCabinetFile(path: string, signer: AuthenticodeSigner, 
     const digest = await fileAuthenticodeDigest(fh, head, cbCabinet);
     opts.signal?.throwIfAborted();
 
-    const indirect = spcIndirectDataContent(OID.spcCabData, obsoleteSpcLink(), digest);
-    let signature = signIndirectData(indirect, signer, opts.signingTime);
+    let signature = cabinetSignedData(digest, signer, opts.signingTime);
     if (opts.timestamp) signature = await opts.timestamp(signature, opts.signal);
     opts.signal?.throwIfAborted();
-    // osslsigncode and signtool pad the blob with zeros to 8 bytes and record the padded size.
-    const padded = Buffer.alloc(Math.ceil(signature.length / 8) * 8);
-    signature.copy(padded);
+    const padded = padSignatureBlob(signature);
     if (cbCabinet + padded.length > 0xffffffff) {
       throw new CabinetFormatError(`the signed cabinet would exceed 4 GiB (${cbCabinet + padded.length} bytes)`, 'limit');
     }
