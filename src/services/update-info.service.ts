@@ -1,4 +1,5 @@
 import { invalidParameters } from '../core/errors.js';
+import { contentPath } from '../core/content/content-path.js';
 import type { ServerConfig } from '../config/config.js';
 import type { CatalogStore, FileRow } from '../store/catalog.store.js';
 import { deliveredEntry, type SnapshotEntry } from '../core/scan/catalog-snapshot.js';
@@ -22,10 +23,8 @@ export interface ExtendedInfoResult {
 
 /** `/Content/<last two hex of SHA-1>/<SHA-1>.<ext>` on the host the client used, as real WSUS announces it. */
 export function contentUrl(host: string, port: number, file: Pick<FileRow, 'sha1Hex' | 'fileName'>): string {
-  const dot = file.fileName.lastIndexOf('.');
-  const ext = dot > 0 ? file.fileName.slice(dot) : '';
   const portPart = port === 80 ? '' : `:${port}`;
-  return `http://${host}${portPart}/Content/${file.sha1Hex.slice(-2)}/${file.sha1Hex}${ext}`;
+  return `http://${host}${portPart}${contentPath(file.sha1Hex, file.fileName)}`;
 }
 
 export function createUpdateInfoService(deps: { config: ServerConfig; views: CatalogViewHolder; catalog: CatalogStore; contentPort: () => number }) {

@@ -2,6 +2,10 @@
 // download hook can name a URL without opening a session. MS-WSUSSS 2.1: web services on
 // HTTPS port N≠443 → content on HTTP N−1; HTTPS on 443 → HTTP 80; plain HTTP → same origin.
 
+import { contentPath } from '../content/content-path.js';
+
+export { fileExtension } from '../content/content-path.js';
+
 /** `http://host:port` of the upstream's /Content tree. */
 export function upstreamContentOrigin(upstreamBaseUrl: string): string {
   const u = new URL(upstreamBaseUrl);
@@ -16,15 +20,7 @@ export function upstreamContentOrigin(upstreamBaseUrl: string): string {
   return out.origin;
 }
 
-/** The extension of a metadata FileName, dot included ('' when it has none). */
-export function fileExtension(fileName: string): string {
-  const base = fileName.slice(fileName.lastIndexOf('/') + 1);
-  const dot = base.lastIndexOf('.');
-  return dot > 0 ? base.slice(dot) : '';
-}
-
 /** `<origin>/Content/<last two hex>/<SHA1HEX><ext>`: the layout WSUS (and this server) serves. */
 export function upstreamContentUrl(upstreamBaseUrl: string, sha1Hex: string, fileName: string): string {
-  const hex = sha1Hex.toUpperCase();
-  return `${upstreamContentOrigin(upstreamBaseUrl)}/Content/${hex.slice(-2)}/${hex}${fileExtension(fileName)}`;
+  return `${upstreamContentOrigin(upstreamBaseUrl)}${contentPath(sha1Hex, fileName)}`;
 }

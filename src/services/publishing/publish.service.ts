@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { contentPath } from '../../core/content/content-path.js';
 import { createReadStream } from 'node:fs';
 import { lstat, open, rm } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
@@ -110,11 +111,6 @@ async function readHead(path: string): Promise<{ head: Uint8Array; size: number 
   }
 }
 
-/** `/Content/<last two hex>/<SHA1><ext>`, as clients are told (update-info.service.ts). */
-export function contentUrlPath(sha1Hex: string, fileName: string): string {
-  return `/Content/${sha1Hex.slice(-2)}/${sha1Hex}${extname(fileName).toLowerCase()}`;
-}
-
 function parseOwn(xml: string, what: string): ParsedUpdate {
   try {
     return parseUpdateDocument(xml);
@@ -196,7 +192,7 @@ export async function publishUpdate(deps: PublishDeps, req: PublishRequest): Pro
       payload: { fileName, size: payloadSize },
       cab: {
         fileName: cabName, size: cab.size, sha1Hex: cab.sha1Hex, sha1: cab.sha1Base64, sha256: cab.sha256Base64,
-        urlPath: contentUrlPath(cab.sha1Hex, cabName), stored: stored.outcome,
+        urlPath: contentPath(cab.sha1Hex, cabName), stored: stored.outcome,
       },
       signer: signerSummary(signer.info),
       timestamped: !!req.timestampUrl,
