@@ -3,7 +3,8 @@
 // to send XmlUpdateBlobCompressed (WSUS itself sends LZX, which this does not
 // produce). assembleCabinet also wraps already compressed CFDATA payloads.
 
-import { deflateRawSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { deflateRaw, deflateRawSync } from 'node:zlib';
 import { cabinetChecksum } from './cabinet-reader.js';
 
 export interface CabinetWriterBlock {
@@ -114,6 +115,14 @@ export function mszipBlock(frame: Uint8Array, history: Uint8Array): Buffer {
   payload.write('CK', 0, 'latin1');
   payload.set(deflated, 2);
   return payload;
+}
+
+const deflateRawAsync = promisify(deflateRaw);
+
+/** mszipBlock on the libuv thread pool: the same bytes, so large payloads compress on several cores. */
+export async function mszipBlockAsync(frame: Uint8Array, history: Uint8Array): Promise<Buffer> {
+  const deflated = await deflateRawAsync(frame, history.length > 0 ? { dictionary: history } : {});
+  return Buffer.concat([Buffer.from('CK', 'latin1'), deflated]);
 }
 
 /** Splits `data` into 32 KiB blocks, stored or MSZIP-compressed. */

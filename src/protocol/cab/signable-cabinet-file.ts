@@ -12,7 +12,7 @@ import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import type { AuthenticodeSigner } from '../authenticode/signed-data.js';
 import { cabinetSignedData, padSignatureBlob, requireSignable } from './authenticode-cab.js';
 import { cabinetChecksum } from './cabinet-reader.js';
-import { CAB_FRAME_BYTES, MAX_FOLDER_BYTES, TYPE_COMPRESS_MSZIP, mszipBlock } from './cabinet-writer.js';
+import { CAB_FRAME_BYTES, MAX_FOLDER_BYTES, TYPE_COMPRESS_MSZIP, mszipBlockAsync } from './cabinet-writer.js';
 import { CabinetFormatError } from './errors.js';
 import {
   AUTHENTICODE_CAB_RESERVE,
@@ -59,11 +59,19 @@ function checkedName(name: string): Buffer {
   return bytes;
 }
 
+/**
+ * Frames compressed at once. An MSZIP block depends only on raw bytes (its frame and the one
+ * before, as history), never on the previous block's output, so frames compress in parallel on
+ * the thread pool and are written strictly in order.
+ */
+const FRAMES_IN_FLIGHT = 8;
+
 /** Streams one folder's MSZIP CFDATA blocks into `out`; returns the block count and bytes written. */
 class FolderSink {
   private frame = Buffer.alloc(CAB_FRAME_BYTES);
-  private history = Buffer.alloc(CAB_FRAME_BYTES);
-  private historyLength = 0;
+  /** raw bytes of the frame before: the next block's MSZIP history */
+  private previous = Buffer.alloc(0);
+  private pending: Array<Promise<{ payload: Buffer; rawLength: number }>> = [];
   fill = 0;
   blocks = 0;
   bytes = 0;
@@ -78,26 +86,39 @@ class FolderSink {
       if (bytesRead === 0) return total;
       total += bytesRead;
       this.fill += bytesRead;
-      if (this.fill === CAB_FRAME_BYTES) await this.flush();
+      if (this.fill === CAB_FRAME_BYTES) await this.submit();
     }
   }
 
+  /** Compresses the partial last frame and writes every block still in flight. */
   async flush(): Promise<void> {
+    await this.submit();
+    while (this.pending.length > 0) await this.writeOldest();
+  }
+
+  private async submit(): Promise<void> {
     if (this.fill === 0) return;
-    const data = this.frame.subarray(0, this.fill);
-    const payload = mszipBlock(data, this.history.subarray(0, this.historyLength));
+    // Copied: the frame buffer is refilled while this one compresses.
+    const data = Buffer.from(this.frame.subarray(0, this.fill));
+    const block = mszipBlockAsync(data, this.previous).then((payload) => ({ payload, rawLength: data.length }));
+    // Awaited in order by writeOldest; this only keeps a failure behind an earlier one from going unhandled.
+    block.catch(() => undefined);
+    this.pending.push(block);
+    this.previous = data;
+    this.fill = 0;
+    if (this.pending.length >= FRAMES_IN_FLIGHT) await this.writeOldest();
+  }
+
+  private async writeOldest(): Promise<void> {
+    const { payload, rawLength } = await this.pending.shift()!;
     if (payload.length > 0xffff) throw new CabinetFormatError('an MSZIP block outgrew its 16-bit size', 'corrupt');
     const header = Buffer.alloc(CFDATA_HEADER);
     header.writeUInt16LE(payload.length, 4);
-    header.writeUInt16LE(data.length, 6);
+    header.writeUInt16LE(rawLength, 6);
     header.writeUInt32LE(cabinetChecksum(header.subarray(4, 8), cabinetChecksum(payload)), 0);
     await writeAll(this.out, Buffer.concat([header, payload]));
     this.blocks++;
     this.bytes += CFDATA_HEADER + payload.length;
-    // The next block may refer back into this one: keep it, reuse the other buffer.
-    [this.history, this.frame] = [this.frame, this.history];
-    this.historyLength = this.fill;
-    this.fill = 0;
   }
 }
 
