@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from './support/server-ready.js';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { projectRoot } from '../src/paths.js';
@@ -13,15 +13,6 @@ import { cliFor } from './support/admin-cli.js';
 // fail with the documented exit codes.
 
 const MAIN = join(projectRoot, 'dist', 'src', 'cli', 'main.js');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function wsus(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { ...process.env, WSUS_LOG_LEVEL: 'error' } });

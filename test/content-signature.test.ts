@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -20,7 +20,7 @@ import { createContentRecords } from '../src/store/content.store.js';
 import { adminHandle, importInto, quietLog, tempDataDir, testConfig } from './support/test-server.js';
 import { captureLog, type LogCapture } from './support/log-capture.js';
 import { cliFor, runCli } from './support/admin-cli.js';
-import { createPrivateKey } from 'node:crypto';
+import { updateDocumentForFiles } from './support/content-fixture.js';
 
 // Authenticode checks of content on ingest, per source policy (contentSignatures): what
 // `enforce` refuses (quarantined, never served, the reason in content verify and health),
@@ -57,23 +57,10 @@ function signed(dir: string, cab: Buffer, pair: { certPem: string; keyPem: strin
   return readFileSync(join(dir, `${n}.cab`));
 }
 
-/** A minimal software update whose files are the payloads (so the store knows their digests). */
-function updateDocument(id: string, files: readonly Payload[]): string {
-  const file = (p: Payload): string =>
-    `<upd:File Digest="${Buffer.from(p.sha1Hex, 'hex').toString('base64')}" DigestAlgorithm="SHA1" FileName="${p.name}" Size="${p.bytes.length}" Modified="2026-01-01T00:00:00Z">`
-    + `<upd:AdditionalDigest Algorithm="SHA256">${createHash('sha256').update(p.bytes).digest('base64')}</upd:AdditionalDigest></upd:File>`;
-  return `<upd:Update xmlns:upd="http://schemas.microsoft.com/msus/2002/12/Update">`
-    + `<upd:UpdateIdentity UpdateID="${id}" RevisionNumber="100" />`
-    + '<upd:Properties UpdateType="Software" DefaultPropertiesLanguage="en" />'
-    + '<upd:LocalizedPropertiesCollection><upd:LocalizedProperties><upd:Language>en</upd:Language>'
-    + '<upd:Title>Signature test</upd:Title></upd:LocalizedProperties></upd:LocalizedPropertiesCollection>'
-    + `<upd:Files>${files.map(file).join('')}</upd:Files></upd:Update>`;
-}
-
 let docs = 0;
 function referenced(config: ServerConfig, files: readonly Payload[]): void {
   const id = `5e2c6b0e-1d7a-4c1f-9a51-${String(++docs).padStart(12, '0')}`;
-  const r = importInto(config, [{ name: `${id}.xml`, read: () => updateDocument(id, files) }]);
+  const r = importInto(config, [{ name: `${id}.xml`, read: () => updateDocumentForFiles(id, 'Signature test', files) }]);
   assert.equal(r.failures.length, 0, JSON.stringify(r.failures));
 }
 

@@ -10,6 +10,7 @@ import type { ContentStore } from '../src/services/content-store.service.js';
 import { createContentRecords } from '../src/store/content.store.js';
 import { adminHandle, importInto, tempDataDir, testConfig } from './support/test-server.js';
 import { captureLog, type LogCapture } from './support/log-capture.js';
+import { updateDocumentForFiles } from './support/content-fixture.js';
 
 // A stored file changed on disk after it was verified (same size, one byte) is caught before
 // it is served: the serve-time fingerprint (inode, size, mtime and ctime in ns) differs, the
@@ -17,18 +18,6 @@ import { captureLog, type LogCapture } from './support/log-capture.js';
 // without hashing; a touched file whose bytes are intact is hashed once and served.
 
 interface Payload { bytes: Buffer; sha1Hex: string; path: string }
-
-function updateDocument(id: string, files: readonly Payload[]): string {
-  const file = (p: Payload, i: number): string =>
-    `<upd:File Digest="${Buffer.from(p.sha1Hex, 'hex').toString('base64')}" DigestAlgorithm="SHA1" FileName="f${i}.bin" Size="${p.bytes.length}" Modified="2026-01-01T00:00:00Z">`
-    + `<upd:AdditionalDigest Algorithm="SHA256">${createHash('sha256').update(p.bytes).digest('base64')}</upd:AdditionalDigest></upd:File>`;
-  return `<upd:Update xmlns:upd="http://schemas.microsoft.com/msus/2002/12/Update">`
-    + `<upd:UpdateIdentity UpdateID="${id}" RevisionNumber="100" />`
-    + '<upd:Properties UpdateType="Software" DefaultPropertiesLanguage="en" />'
-    + '<upd:LocalizedPropertiesCollection><upd:LocalizedProperties><upd:Language>en</upd:Language>'
-    + '<upd:Title>Tamper test</upd:Title></upd:LocalizedProperties></upd:LocalizedPropertiesCollection>'
-    + `<upd:Files>${files.map(file).join('')}</upd:Files></upd:Update>`;
-}
 
 async function withStoredFiles<T>(n: number, body: (ctx: { server: RunningServer; config: ServerConfig; store: ContentStore; files: Payload[]; logs: LogCapture }) => Promise<T>): Promise<T> {
   const tmp = tempDataDir();
@@ -41,7 +30,7 @@ async function withStoredFiles<T>(n: number, body: (ctx: { server: RunningServer
         const bytes = randomBytes(300_000);
         return { bytes, sha1Hex: createHash('sha1').update(bytes).digest('hex').toUpperCase(), path: '' };
       });
-      importInto(config, [{ name: 'u.xml', read: () => updateDocument('7a1c2b3d-1d7a-4c1f-9a51-0c3b1f1e2d3c', files) }]);
+      importInto(config, [{ name: 'u.xml', read: () => updateDocumentForFiles('7a1c2b3d-1d7a-4c1f-9a51-0c3b1f1e2d3c', 'Tamper test', files) }]);
       const store = server.adminDeps.content as ContentStore;
       for (const f of files) f.path = (await store.ingestStream(Readable.from([f.bytes]), f.sha1Hex)).content.path;
       return await body({ server, config, store, files, logs });

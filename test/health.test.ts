@@ -52,6 +52,10 @@ test('checks against a database: client failures, certificates, self-update, mai
     writeFileSync(join(tmp.dir, 'tls', 'cert.pem'), soon.certPem);
     writeFileSync(join(tmp.dir, 'tls', 'key.pem'), soon.keyPem);
     writeFileSync(join(tmp.dir, 'tls', 'old.pem'), gone.certPem);
+    // The publishing certificate (wsus signing) expiring soon: publishing and unstamped signatures stop with it.
+    const publishing = createSelfSignedCertificate({ hosts: ['Contoso Publishing'], days: 10, keyBits: 2048, purpose: 'codeSigning' });
+    mkdirSync(join(tmp.dir, 'signing'));
+    writeFileSync(join(tmp.dir, 'signing', 'cert.pem'), publishing.certPem);
     const config = testConfig(tmp.dir, { tlsCert: 'tls/cert.pem', tlsKey: 'tls/key.pem', transfer: { signingCert: 'tls/old.pem', signingKey: 'tls/key.pem' } });
     const h = adminHandle(config);
     try {
@@ -76,6 +80,10 @@ test('checks against a database: client failures, certificates, self-update, mai
       assert.ok(tls.daysLeft! <= 10);
       assert.equal(r.certificates.find((c) => c.role === 'transfer-signing')!.status, 'warn');
       assert.match(r.warnings.join('\n'), /export signing certificate .* expired/);
+      const pub = r.certificates.find((c) => c.role === 'publishing')!;
+      assert.equal(pub.status, 'warn');
+      assert.ok(pub.daysLeft! <= 10);
+      assert.match(r.warnings.join('\n'), /publishing certificate \(wsus signing\) .* expires in/);
       assert.match(r.warnings.join('\n'), /selfUpdateDir .* does not exist/);
       assert.equal(r.disk.length, 2, 'two volumes');
       assert.equal(r.healthy, true, r.problems.join('\n'));

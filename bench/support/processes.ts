@@ -4,10 +4,11 @@
 
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { waitUntilServing } from '../../test/support/server-ready.js';
+import { freePort, waitUntilServing } from '../../test/support/server-ready.js';
+
+export { freePort };
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** dist/ */
@@ -40,17 +41,6 @@ function track(c: ChildProcess): ChildProcess {
   children.add(c);
   c.once('exit', () => children.delete(c));
   return c;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Stops a child: SIGTERM, then SIGKILL after `graceMs`. */

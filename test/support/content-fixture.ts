@@ -163,3 +163,19 @@ export function rawExchange(port: number, request: string | Buffer, opts: { head
 }
 
 export const get = (path: string, extra = ''): string => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${extra}\r\n`;
+
+/**
+ * A minimal software update whose files are the given bytes, so the content store knows their
+ * digests (import it, then ingest the bytes). File names default to f0.bin, f1.bin, ….
+ */
+export function updateDocumentForFiles(id: string, title: string, files: readonly { bytes: Buffer; sha1Hex: string; name?: string }[]): string {
+  const file = (p: (typeof files)[number], i: number): string =>
+    `<upd:File Digest="${Buffer.from(p.sha1Hex, 'hex').toString('base64')}" DigestAlgorithm="SHA1" FileName="${p.name ?? `f${i}.bin`}" Size="${p.bytes.length}" Modified="2026-01-01T00:00:00Z">`
+    + `<upd:AdditionalDigest Algorithm="SHA256">${createHash('sha256').update(p.bytes).digest('base64')}</upd:AdditionalDigest></upd:File>`;
+  return `<upd:Update xmlns:upd="http://schemas.microsoft.com/msus/2002/12/Update">`
+    + `<upd:UpdateIdentity UpdateID="${id}" RevisionNumber="100" />`
+    + '<upd:Properties UpdateType="Software" DefaultPropertiesLanguage="en" />'
+    + '<upd:LocalizedPropertiesCollection><upd:LocalizedProperties><upd:Language>en</upd:Language>'
+    + `<upd:Title>${title}</upd:Title></upd:LocalizedProperties></upd:LocalizedPropertiesCollection>`
+    + `<upd:Files>${files.map(file).join('')}</upd:Files></upd:Update>`;
+}

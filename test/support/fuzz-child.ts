@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { waitUntilServing } from './server-ready.js';
+import { freePort, waitUntilServing } from './server-ready.js';
 import { projectRoot } from '../../src/paths.js';
 
 // The server under fuzz as a child process (`wsus serve`, as deployed): a crash shows as the
@@ -25,17 +24,6 @@ export interface FuzzChild {
   /** the last 4 KB of anything the child wrote that was not a JSON log line */
   otherOutput(): string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function rssMb(pid: number): number {

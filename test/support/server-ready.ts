@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { request } from 'undici';
 
 // Waiting for `wsus serve` started as a child process (tests and benchmarks): ready once the
@@ -29,4 +30,16 @@ export async function waitUntilServing(o: {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A loopback port free right now, for a child server's listeners. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
 }

@@ -9,6 +9,14 @@ import { filterBar, apiQuery, csvButton, remember } from '../filters.js';
 
 const rowsOf = (page) => (Array.isArray(page) ? page : page.rows ?? []);
 const asPage = (page) => (Array.isArray(page) ? { total: page.length, offset: 0, limit: page.length, rows: page } : page);
+/** The status counts every per-update and per-computer list ends with. */
+const COUNT_COLUMNS = [
+  { title: 'Needed', num: true, cell: (r) => num(r.counts.needed + r.counts.downloaded) },
+  { title: 'Failed', num: true, cell: (r) => num(r.counts.failed) },
+  { title: 'Reboot', num: true, cell: (r) => num(r.counts.pendingReboot) },
+  { title: 'Installed', num: true, cell: (r) => num(r.counts.installed) },
+  { title: 'Compliance', num: true, cell: (r) => pct(r.counts.compliancePercent) },
+];
 const miniBar = (name) => (r) => h('div', { class: 'mini-bar' }, stackedBar(r.counts, name(r)));
 /** How deep a group sits below the groups listed with it (for indenting the tree). */
 function depthOf(g, rows) {
@@ -47,11 +55,7 @@ export const updatesListPage = listPage({
     { title: 'Classification', cell: (u) => { remember('classifications', [u.classification]); return orDash(u.classification); } },
     { title: 'Approval', cell: approvalBadge },
     { title: 'Status', cls: 'bar-cell', cell: miniBar((u) => u.title) },
-    { title: 'Needed', num: true, cell: (u) => num(u.counts.needed + u.counts.downloaded) },
-    { title: 'Failed', num: true, cell: (u) => num(u.counts.failed) },
-    { title: 'Reboot', num: true, cell: (u) => num(u.counts.pendingReboot) },
-    { title: 'Installed', num: true, cell: (u) => num(u.counts.installed) },
-    { title: 'Compliance', num: true, cell: (u) => pct(u.counts.compliancePercent) },
+    ...COUNT_COLUMNS,
   ],
 });
 
@@ -65,11 +69,7 @@ export const computersListPage = listPage({
     { title: 'OS', cell: (c) => orDash(c.os) },
     { title: 'Last status', cell: (c) => h('span', { title: c.lastStatusAt ?? '' }, ago(c.lastStatusAt)) },
     { title: 'Status', cls: 'bar-cell', cell: miniBar((c) => c.name) },
-    { title: 'Needed', num: true, cell: (c) => num(c.counts.needed + c.counts.downloaded) },
-    { title: 'Failed', num: true, cell: (c) => num(c.counts.failed) },
-    { title: 'Reboot', num: true, cell: (c) => num(c.counts.pendingReboot) },
-    { title: 'Installed', num: true, cell: (c) => num(c.counts.installed) },
-    { title: 'Compliance', num: true, cell: (c) => pct(c.counts.compliancePercent) },
+    ...COUNT_COLUMNS,
   ],
 });
 
